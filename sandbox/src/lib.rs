@@ -1,0 +1,201 @@
+//! Runs one untrusted command in a Linux sandbox and accounts for what it
+//! used.
+//!
+//! Each run gets new user, PID, mount, network, IPC and UTS namespaces, a
+//! root assembled from read-only bind mounts plus a writable size-limited
+//! work dir and `/tmp`, a fresh `/proc`, a minimal `/dev`, no capabilities,
+//! an unprivileged uid, `no_new_privs`, rlimits, a seccomp allowlist and a
+//! cgroup that limits and measures the whole process tree. Nothing started
+//! by a run outlives it.
+//!
+//! This crate knows nothing about grading: it takes a command, files and
+//! limits, and returns how the command ended. If isolation cannot be set up
+//! it returns an error and never runs the command bare.
+//!
+//! Linux only.
+
+// CONTRACT (the rest of the workspace is written against these types).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Where a sandbox slot keeps its host-side state. One `Sandbox` per slot;
+/// a slot runs one command at a time.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Host directory for this slot's work dir mount and scratch files.
+    /// Created if missing; everything under it belongs to the sandbox.
+    pub state_dir: PathBuf,
+    /// Slot number, unique among the slots of one process; used in cgroup
+    /// and directory names.
+    pub slot: u32,
+    /// Name of the cgroup subtree created under this process's own cgroup
+    /// (from `/proc/self/cgroup`), such as `verdict`.
+    pub cgroup_name: String,
+}
+
+/// Content of a file placed in the work dir before a run.
+#[derive(Debug, Clone)]
+pub enum FileContent {
+    Bytes(Vec<u8>),
+    /// Copied from a host file the caller trusts.
+    HostPath(PathBuf),
+}
+
+/// A file placed in the work dir (`/box` inside the sandbox) before a run.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// Relative path below the work dir; no `..` and no leading `/`.
+    pub path: String,
+    pub content: FileContent,
+    pub executable: bool,
+}
+
+/// What the command reads on stdin.
+#[derive(Debug, Clone, Default)]
+pub enum Stdin {
+    #[default]
+    Null,
+    Bytes(Vec<u8>),
+    /// A host file the caller trusts, opened by the supervisor.
+    HostFile(PathBuf),
+}
+
+/// An extra read-only bind mount from the host into the sandbox root.
+#[derive(Debug, Clone)]
+pub struct Bind {
+    pub host: PathBuf,
+    /// Absolute path inside the sandbox.
+    pub inside: PathBuf,
+}
+
+/// Limits of one run. All apply to the whole process tree.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// User plus system CPU time of all processes and threads.
+    pub cpu_time: Duration,
+    /// Elapsed real time from start to the end of the last process.
+    pub wall_time: Duration,
+    /// Memory charged to the run's cgroup, without swap, including tmpfs
+    /// pages the program writes.
+    pub memory_bytes: u64,
+    /// Processes and threads alive at once.
+    pub max_processes: u32,
+    /// Bytes kept from stdout; one byte more ends the run with
+    /// `LimitKind::Output`.
+    pub stdout_bytes: u64,
+    /// Bytes kept from stderr; one byte more ends the run with
+    /// `LimitKind::Output`.
+    pub stderr_bytes: u64,
+    /// Largest file the program may write (RLIMIT_FSIZE).
+    pub file_size_bytes: u64,
+    /// Size of the writable work dir and of `/tmp`, each.
+    pub disk_bytes: u64,
+}
+
+/// One command to run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// `argv[0]` is resolved against `PATH` inside the sandbox when it has
+    /// no `/`.
+    pub argv: Vec<String>,
+    /// The complete environment; nothing is inherited from the host.
+    pub env: Vec<(String, String)>,
+    /// Placed in the work dir before the run, which starts empty.
+    pub files: Vec<InputFile>,
+    pub stdin: Stdin,
+    pub limits: Limits,
+    /// Extra read-only binds on top of the default root (system
+    /// directories such as `/usr`, and the `/etc` entries runtimes need).
+    pub binds: Vec<Bind>,
+    /// Files copied back from the work dir after the run: plain names or
+    /// patterns with `*` (such as `*.class`), matched in the work dir's top
+    /// level. Only regular files, never through a symlink.
+    pub copy_out: Vec<String>,
+    /// Upper bound on the total bytes of copied-out files.
+    pub copy_out_max_bytes: u64,
+}
+
+/// How the command's last process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// The limit that ended a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    CpuTime,
+    WallTime,
+    Memory,
+    Output,
+    Processes,
+    FileSize,
+}
+
+/// What a run did and used.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub status: ExitStatus,
+    /// Set when the sandbox or the kernel ended the run on a limit.
+    pub limit: Option<LimitKind>,
+    /// Set when the seccomp filter killed the program; the syscall's name
+    /// when it is known, else `"unknown"`.
+    pub blocked_syscall: Option<String>,
+    pub cpu_time: Duration,
+    pub wall_time: Duration,
+    pub peak_memory_bytes: u64,
+    pub oom_killed: bool,
+    #[serde(skip)]
+    pub stdout: Vec<u8>,
+    #[serde(skip)]
+    pub stderr: Vec<u8>,
+    /// Files matched by `RunSpec::copy_out`, as (name, content).
+    #[serde(skip)]
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// Isolation could not be set up; the command did not run.
+    #[error("sandbox setup failed at {step}: {source}")]
+    Setup {
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid run spec: {0}")]
+    InvalidSpec(String),
+    #[error("copying out {path} failed: {reason}")]
+    CopyOut { path: String, reason: String },
+    #[error("sandbox i/o failed during {step}: {source}")]
+    Io {
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One sandbox slot.
+pub struct Sandbox {
+    _config: SandboxConfig,
+}
+
+impl Sandbox {
+    /// Prepares a slot: state dir, cgroups, work dir mount. Fails when the
+    /// host cannot provide full isolation (not root, no cgroup controllers).
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        Ok(Sandbox { _config: config })
+    }
+
+    /// Runs one command to completion; blocking. Safe to call from a
+    /// multi-threaded process.
+    pub fn run(&mut self, _spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
+        todo!("sandbox run")
+    }
+}
