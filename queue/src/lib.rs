@@ -10,6 +10,11 @@
 //! `testing` starts a real `nats-server` with JetStream on a free loopback
 //! port for tests.
 
+pub mod embedded;
+mod keys;
+pub mod nats;
+pub mod testing;
+
 // CONTRACT (the rest of the workspace is written against these types).
 
 use std::time::Duration;
@@ -137,4 +142,58 @@ pub trait SubmissionStore: Send + Sync + 'static {
 
     /// Workers that announced themselves recently.
     async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError>;
+}
+
+// End of CONTRACT.
+
+/// Compare-and-set attempts `update_submission` makes before it gives up.
+const UPDATE_ATTEMPTS: u32 = 16;
+
+/// Reads a submission, applies `change` and stores the result with a
+/// compare-and-set update, retrying from a fresh read when another writer
+/// got there first.
+///
+/// `change` may run several times, once per attempt, so it must be a pure
+/// function of the submission it is given. When it returns false the stored
+/// value is returned unchanged. Fails with `NotFound` when the submission
+/// does not exist and with `Conflict` after 16 lost races.
+pub async fn update_submission<F>(
+    store: &dyn SubmissionStore,
+    id: &str,
+    mut change: F,
+) -> Result<Versioned<Submission>, StoreError>
+where
+    F: FnMut(&mut Submission) -> bool,
+{
+    let mut last_revision = 0;
+    for attempt in 1..=UPDATE_ATTEMPTS {
+        let current = store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        last_revision = current.revision;
+
+        let mut value = current.value.clone();
+        if !change(&mut value) {
+            return Ok(current);
+        }
+
+        match store.update(&value, current.revision).await {
+            Ok(revision) => return Ok(Versioned { value, revision }),
+            Err(StoreError::Conflict { .. }) => {
+                tracing::debug!(
+                    submission = id,
+                    attempt,
+                    revision = current.revision,
+                    "submission changed concurrently; retrying the update"
+                );
+                tokio::task::yield_now().await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(StoreError::Conflict {
+        id: id.to_owned(),
+        expected_revision: last_revision,
+    })
 }

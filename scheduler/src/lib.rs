@@ -5,6 +5,11 @@
 //! The scheduler never runs untrusted code and keeps no state of its own:
 //! everything lives in the `SubmissionStore`, so replicas are
 //! interchangeable.
+//!
+//! Layout: `validate` checks and normalizes requests, `events` turns store
+//! snapshots into watch events, `service` implements the RPCs, `server`
+//! wires them into a tonic server with health checking and reflection,
+//! and `metrics` lists every metric.
 
 // CONTRACT (the CLI is written against these items):
 //
@@ -22,3 +27,13 @@
 // pub async fn serve(listener: tokio::net::TcpListener, service: GraderService,
 //                    shutdown: tokio_util::sync::CancellationToken) -> Result<(), ServeError>;
 // pub mod metrics { pub fn describe(); }  // every metric with unit and labels
+
+pub mod events;
+pub mod metrics;
+mod server;
+mod service;
+pub mod validate;
+
+pub use events::{events_between, is_final};
+pub use server::{serve, ServeError, GRADER_SERVICE_NAME};
+pub use service::{GraderService, SchedulerConfig, WatchStream, CANCELLED_BY_CLIENT};
