@@ -1,0 +1,4 @@
+// Must fail `node --check`: a function statement needs a name.
+function (input) {
+  return input;
+}

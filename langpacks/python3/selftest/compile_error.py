@@ -1,0 +1,2 @@
+# Must fail the syntax check: Python 2 print statement.
+print "Hello"
