@@ -12,6 +12,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use verdict_proto::v1::{SourceFile, Submission, SubmitRequest, Verdict};
 use verdict_queue::SubmissionStore;
+use verdict_scheduler::validate::RequestLimits;
 use verdict_scheduler::{GraderService, SchedulerConfig};
 
 use crate::problem::{self, ReferenceSubmission};
@@ -43,7 +44,17 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode> {
     // Long enough that a slow compile never looks like a dead worker.
     let ack_wait = Duration::from_secs(60);
     let backends = serve::embedded_backends(ack_wait);
-    let service = GraderService::new(backends.0.clone(), backends.1.clone(), SchedulerConfig::default());
+    // Problem packages carry larger tests than a gRPC client may send; the
+    // embedded queue still caps a whole job at 8 MiB.
+    let config = SchedulerConfig {
+        limits: RequestLimits {
+            max_test_bytes: 6 * 1024 * 1024,
+            max_total_test_bytes: 6 * 1024 * 1024,
+            ..RequestLimits::default()
+        },
+        ..SchedulerConfig::default()
+    };
+    let service = GraderService::new(backends.0.clone(), backends.1.clone(), config);
     let worker = serve::build_worker(&args.worker, ack_wait, &backends)?;
     let shutdown = CancellationToken::new();
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));
@@ -63,7 +74,12 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode> {
                 .submit(request)
                 .await
                 .map_err(|status| anyhow::anyhow!("{}: {}", shown, status.message()))?;
-            pending.push((problem.name.clone(), shown, reference.expected, response.submission_id));
+            pending.push((
+                problem.name.clone(),
+                shown,
+                reference.expected,
+                response.submission_id,
+            ));
         }
     }
     if pending.is_empty() {
@@ -77,7 +93,12 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode> {
     let mut rows = Vec::new();
     for (problem, file, expected, id) in pending {
         let submission = wait_final(store.as_ref(), &id).await?;
-        let row = Row { problem, file, expected, submission };
+        let row = Row {
+            problem,
+            file,
+            expected,
+            submission,
+        };
         println!("{}", format_row(&row));
         rows.push(row);
     }
@@ -94,10 +115,17 @@ pub async fn run(args: JudgeArgs) -> Result<ExitCode> {
         rows.len() - mismatches,
         mismatches
     );
-    Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if mismatches == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-fn request_for(problem: &problem::Problem, reference: &ReferenceSubmission) -> Result<SubmitRequest> {
+fn request_for(
+    problem: &problem::Problem,
+    reference: &ReferenceSubmission,
+) -> Result<SubmitRequest> {
     let language = crate::submit::guess_language(&reference.path)?;
     let content = std::fs::read(&reference.path)
         .with_context(|| format!("reading {}", reference.path.display()))?;
@@ -139,7 +167,13 @@ fn row_matches(row: &Row) -> bool {
 }
 
 fn format_row(row: &Row) -> String {
-    let max_cpu = row.submission.tests.iter().map(|t| t.cpu_time_ms).max().unwrap_or(0);
+    let max_cpu = row
+        .submission
+        .tests
+        .iter()
+        .map(|t| t.cpu_time_ms)
+        .max()
+        .unwrap_or(0);
     let max_memory = row
         .submission
         .tests

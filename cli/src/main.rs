@@ -15,10 +15,20 @@ use clap::{Parser, Subcommand};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "verdict", version, about = "Distributed code-execution grading service")]
+#[command(
+    name = "verdict",
+    version,
+    about = "Distributed code-execution grading service"
+)]
 struct Cli {
     /// Log line format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "VERDICT_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "VERDICT_LOG_FORMAT"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -46,7 +56,10 @@ fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Submit(_) | Command::Judge(_));
     telemetry::init_logging(cli.log_format, if quiet { "warn" } else { "info" });
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: starting the tokio runtime failed: {err}");

@@ -43,7 +43,6 @@ struct LimitsYaml {
 /// A problem package ready to grade.
 #[derive(Debug)]
 pub struct Problem {
-    pub dir: PathBuf,
     pub name: String,
     pub limits: Limits,
     pub checker: Checker,
@@ -54,7 +53,6 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ReferenceSubmission {
     pub path: PathBuf,
-    pub expected_folder: String,
     pub expected: Verdict,
 }
 
@@ -78,8 +76,8 @@ pub fn find_problems(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.join("problem.yaml").is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
-    let entries =
-        fs::read_dir(dir).with_context(|| format!("reading problem directory {}", dir.display()))?;
+    let entries = fs::read_dir(dir)
+        .with_context(|| format!("reading problem directory {}", dir.display()))?;
     let mut problems = Vec::new();
     for entry in entries {
         let path = entry?.path();
@@ -125,7 +123,6 @@ pub fn load(dir: &Path, groups: &[&str]) -> Result<Problem> {
         );
     }
     Ok(Problem {
-        dir: dir.to_path_buf(),
         name,
         limits,
         checker,
@@ -231,7 +228,11 @@ pub fn load_tests(dir: &Path, group: &str) -> Result<Vec<TestCase>> {
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "in") {
-            let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             inputs.insert(stem, path);
         }
     }
@@ -268,7 +269,11 @@ pub fn reference_submissions(dir: &Path) -> Result<Vec<ReferenceSubmission>> {
     };
     for folder in folders {
         let folder = folder?.path();
-        let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = folder
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let Some(expected) = expected_verdict(&name) else {
             tracing::warn!(folder = %folder.display(), "skipping submissions folder with an unknown verdict name");
             continue;
@@ -276,11 +281,7 @@ pub fn reference_submissions(dir: &Path) -> Result<Vec<ReferenceSubmission>> {
         for file in fs::read_dir(&folder)? {
             let path = file?.path();
             if path.is_file() {
-                found.push(ReferenceSubmission {
-                    path,
-                    expected_folder: name.clone(),
-                    expected,
-                });
+                found.push(ReferenceSubmission { path, expected });
             }
         }
     }
@@ -297,7 +298,9 @@ mod tests {
         let checker = checker_from_flags("").unwrap();
         assert_eq!(
             checker.kind,
-            Some(checker::Kind::Tokens(TokensChecker { case_sensitive: false }))
+            Some(checker::Kind::Tokens(TokensChecker {
+                case_sensitive: false
+            }))
         );
     }
 
@@ -328,7 +331,10 @@ mod tests {
     #[test]
     fn folder_names_map_to_verdicts() {
         assert_eq!(expected_verdict("accepted"), Some(Verdict::Accepted));
-        assert_eq!(expected_verdict("run_time_error"), Some(Verdict::RuntimeError));
+        assert_eq!(
+            expected_verdict("run_time_error"),
+            Some(Verdict::RuntimeError)
+        );
         assert_eq!(expected_verdict("partially_accepted"), None);
     }
 

@@ -1,6 +1,8 @@
 //! Text rendering of verdicts and test results for the terminal.
 
-use verdict_proto::v1::{test_result, LimitExceeded, Submission, SubmissionStatus, TestResult, Verdict};
+use verdict_proto::v1::{
+    test_result, LimitExceeded, Submission, SubmissionStatus, TestResult, Verdict,
+};
 
 /// The short code judges use for a verdict (AC, WA, TLE, ...).
 pub fn code(verdict: Verdict) -> &'static str {
@@ -99,6 +101,9 @@ fn truncate(text: &str, max_chars: usize) -> String {
     if first_line.chars().count() <= max_chars {
         return first_line.to_owned();
     }
-    let kept: String = first_line.chars().take(max_chars.saturating_sub(1)).collect();
+    let kept: String = first_line
+        .chars()
+        .take(max_chars.saturating_sub(1))
+        .collect();
     format!("{kept}…")
 }

@@ -114,7 +114,11 @@ pub fn embedded_backends(ack_wait: Duration) -> Backends {
 }
 
 /// Builds a worker from the command-line options.
-pub fn build_worker(options: &WorkerOptions, ack_wait: Duration, backends: &Backends) -> Result<Worker> {
+pub fn build_worker(
+    options: &WorkerOptions,
+    ack_wait: Duration,
+    backends: &Backends,
+) -> Result<Worker> {
     let slots = options.slots.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get() as u32)
@@ -129,8 +133,12 @@ pub fn build_worker(options: &WorkerOptions, ack_wait: Duration, backends: &Back
         ack_interval: ack_wait / 3,
         drain_timeout: Duration::from_secs(options.drain_timeout),
     };
-    Worker::new(config, backends.0.clone(), backends.1.clone())
-        .with_context(|| format!("starting the worker with state dir {}", options.state_dir.display()))
+    Worker::new(config, backends.0.clone(), backends.1.clone()).with_context(|| {
+        format!(
+            "starting the worker with state dir {}",
+            options.state_dir.display()
+        )
+    })
 }
 
 fn default_worker_id() -> String {
@@ -157,13 +165,21 @@ pub fn shutdown_on_signal() -> Result<CancellationToken> {
     Ok(token)
 }
 
-async fn run_scheduler(options: &SchedulerOptions, backends: &Backends, shutdown: CancellationToken) -> Result<()> {
+async fn run_scheduler(
+    options: &SchedulerOptions,
+    backends: &Backends,
+    shutdown: CancellationToken,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("binding the gRPC listener to {}", options.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "gRPC server listening");
-    let service = GraderService::new(backends.0.clone(), backends.1.clone(), SchedulerConfig::default());
+    let service = GraderService::new(
+        backends.0.clone(),
+        backends.1.clone(),
+        SchedulerConfig::default(),
+    );
     verdict_scheduler::serve(listener, service, shutdown)
         .await
         .context("serving gRPC")

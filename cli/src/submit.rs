@@ -74,12 +74,20 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let mut events = client.grade(request).await.map_err(describe_status)?.into_inner();
+    let mut events = client
+        .grade(request)
+        .await
+        .map_err(describe_status)?
+        .into_inner();
     let mut printed_header = false;
     while let Some(event) = events.message().await.map_err(describe_status)? {
         match event.event {
             Some(submission_event::Event::StatusChanged(change)) => {
-                eprintln!("{}: {}", event.submission_id, report::status_name(change.status()));
+                eprintln!(
+                    "{}: {}",
+                    event.submission_id,
+                    report::status_name(change.status())
+                );
             }
             Some(submission_event::Event::Compiled(compiled)) => {
                 if !compiled.success {
@@ -96,7 +104,11 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
             Some(submission_event::Event::Finished(submission)) => {
                 println!("{}", report::summary(&submission));
                 let accepted = submission.verdict() == Verdict::Accepted;
-                return Ok(if accepted { ExitCode::SUCCESS } else { ExitCode::from(2) });
+                return Ok(if accepted {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                });
             }
             None => {}
         }
@@ -173,8 +185,12 @@ pub fn guess_language(path: &Path) -> Result<String> {
 
 fn parse_checker(spec: &str) -> Result<Checker> {
     let kind = match spec {
-        "tokens" => checker::Kind::Tokens(TokensChecker { case_sensitive: true }),
-        "tokens-ci" => checker::Kind::Tokens(TokensChecker { case_sensitive: false }),
+        "tokens" => checker::Kind::Tokens(TokensChecker {
+            case_sensitive: true,
+        }),
+        "tokens-ci" => checker::Kind::Tokens(TokensChecker {
+            case_sensitive: false,
+        }),
         "exact" => checker::Kind::Exact(ExactChecker {}),
         _ => match spec.strip_prefix("float:") {
             Some(tolerance) => {
@@ -197,7 +213,10 @@ fn describe_status(status: tonic::Status) -> anyhow::Error {
     let mut message = format!("{:?}: {}", status.code(), status.message());
     if let Some(bad_request) = status.get_details_bad_request() {
         for violation in bad_request.field_violations {
-            message.push_str(&format!("\n  {}: {}", violation.field, violation.description));
+            message.push_str(&format!(
+                "\n  {}: {}",
+                violation.field, violation.description
+            ));
         }
     }
     anyhow::anyhow!(message)

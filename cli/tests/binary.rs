@@ -11,12 +11,18 @@ use std::time::{Duration, Instant};
 use common::{binary, workspace_root};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn http_get(port: u16, path: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut body = String::new();
     stream.read_to_string(&mut body).unwrap();
@@ -40,7 +46,10 @@ fn judge_grades_example_problems() {
         output.status.success(),
         "judge reported differences:\n{stdout}\nstderr:\n{stderr}"
     );
-    assert!(stdout.contains(" 0 differ"), "no summary line in:\n{stdout}");
+    assert!(
+        stdout.contains(" 0 differ"),
+        "no summary line in:\n{stdout}"
+    );
 }
 
 #[test]
@@ -48,13 +57,21 @@ fn judge_fails_on_unexpected_verdict() {
     common::require_root();
     let problem = tempfile::tempdir().unwrap();
     let root = problem.path();
-    std::fs::write(root.join("problem.yaml"), "name: Echo\nlimits:\n  time_limit: 1\n  memory: 128\n").unwrap();
+    std::fs::write(
+        root.join("problem.yaml"),
+        "name: Echo\nlimits:\n  time_limit: 1\n  memory: 128\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(root.join("data/secret")).unwrap();
     std::fs::write(root.join("data/secret/1.in"), "5\n").unwrap();
     std::fs::write(root.join("data/secret/1.ans"), "5\n").unwrap();
     // A correct program filed as wrong_answer: judge must flag it.
     std::fs::create_dir_all(root.join("submissions/wrong_answer")).unwrap();
-    std::fs::write(root.join("submissions/wrong_answer/echo.py"), "print(input())\n").unwrap();
+    std::fs::write(
+        root.join("submissions/wrong_answer/echo.py"),
+        "print(input())\n",
+    )
+    .unwrap();
 
     let state = tempfile::tempdir().unwrap();
     let output = Command::new(binary())
@@ -65,8 +82,14 @@ fn judge_fails_on_unexpected_verdict() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "judge must fail on a mismatch:\n{stdout}");
-    assert!(stdout.contains("MISMATCH"), "the row must say MISMATCH:\n{stdout}");
+    assert!(
+        !output.status.success(),
+        "judge must fail on a mismatch:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("MISMATCH"),
+        "the row must say MISMATCH:\n{stdout}"
+    );
 }
 
 #[test]
@@ -89,7 +112,10 @@ fn serve_and_submit_expose_metrics() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-        assert!(Instant::now() < deadline, "verdict serve did not listen within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "verdict serve did not listen within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -113,7 +139,11 @@ fn serve_and_submit_expose_metrics() {
     let _ = server.kill();
     let _ = server.wait();
 
-    assert!(output.status.success(), "submit failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "submit failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("AC"), "no AC row in:\n{stdout}");
     for metric in [
         "verdict_submissions_received_total",
@@ -121,6 +151,9 @@ fn serve_and_submit_expose_metrics() {
         "verdict_queue_wait_seconds",
         "verdict_run_duration_seconds",
     ] {
-        assert!(scraped.contains(metric), "metric {metric} missing from:\n{scraped}");
+        assert!(
+            scraped.contains(metric),
+            "metric {metric} missing from:\n{scraped}"
+        );
     }
 }

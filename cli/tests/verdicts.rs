@@ -87,11 +87,19 @@ async fn every_verdict_in_every_langpack() {
                 submission
                     .tests
                     .iter()
-                    .map(|t| (t.verdict(), t.checker_message.clone(), String::from_utf8_lossy(&t.stderr_excerpt).into_owned()))
+                    .map(|t| (
+                        t.verdict(),
+                        t.checker_message.clone(),
+                        String::from_utf8_lossy(&t.stderr_excerpt).into_owned()
+                    ))
                     .collect::<Vec<_>>()
             ));
         }
     }
     cluster.stop().await;
-    assert!(failures.is_empty(), "wrong verdicts:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "wrong verdicts:\n{}",
+        failures.join("\n")
+    );
 }

@@ -12,7 +12,28 @@
 //! limits, and returns how the command ended. If isolation cannot be set up
 //! it returns an error and never runs the command bare.
 //!
-//! Linux only.
+//! Linux only (x86_64 for the seccomp policy). Must run as root: the
+//! supervisor mounts the work dir, writes uid maps and manages cgroups.
+//!
+//! Layout: `run.rs` drives one run (prepare, clone, monitor, account);
+//! `child.rs` is the code after `clone` (namespace init and program);
+//! `mounts.rs` plans the root; `seccomp.rs` is the syscall policy;
+//! `cgroup.rs` limits and measures; `workdir.rs` owns `/box` and
+//! copy-out; `monitor.rs` moves bytes through the pipes.
+//!
+//! Host ids: slot `N` maps the sandbox's root (inside uid/gid 0) to host id
+//! `1_640_000 + 2N` and the program (inside uid/gid 1000) to
+//! `1_640_000 + 2N + 1`. Neither should belong to any host account.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+mod cgroup;
+mod child;
+mod monitor;
+mod mounts;
+mod run;
+pub mod seccomp;
+mod workdir;
 
 // CONTRACT (the rest of the workspace is written against these types).
 
@@ -181,21 +202,78 @@ pub enum SandboxError {
     },
 }
 
+/// First host uid/gid of the range the slots map into; see the crate docs.
+pub const HOST_ID_BASE: u32 = 1_640_000;
+
 /// One sandbox slot.
 pub struct Sandbox {
-    _config: SandboxConfig,
+    config: SandboxConfig,
+    /// Host mount point of the sandbox root (in the child's namespace only).
+    root_dir: PathBuf,
+    passwd: PathBuf,
+    group: PathBuf,
+    workdir: workdir::WorkDir,
+    cgroup: cgroup::SlotCgroup,
+    policy: seccomp::CompiledPolicy,
 }
 
 impl Sandbox {
     /// Prepares a slot: state dir, cgroups, work dir mount. Fails when the
     /// host cannot provide full isolation (not root, no cgroup controllers).
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        Ok(Sandbox { _config: config })
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err(SandboxError::Setup {
+                step: "checking privileges (the sandbox supervisor must run as root)",
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            });
+        }
+        let slot_dir = config.state_dir.join(format!("slot-{}", config.slot));
+        let root_dir = slot_dir.join("root");
+        for dir in [&config.state_dir, &slot_dir, &root_dir] {
+            run::create_searchable_dir(dir)?;
+        }
+        run::check_searchable_ancestors(&config.state_dir)?;
+
+        let (_, program_host_id) = run::host_ids(config.slot);
+        let passwd = slot_dir.join("passwd");
+        let group = slot_dir.join("group");
+        run::write_account_files(&passwd, &group)?;
+
+        let workdir =
+            workdir::WorkDir::new(slot_dir.join("box"), program_host_id, program_host_id)?;
+        let cgroup = cgroup::SlotCgroup::new(&config.cgroup_name, config.slot)?;
+        let policy = seccomp::compile().map_err(|e| SandboxError::Setup {
+            step: "compiling the seccomp filter",
+            source: std::io::Error::other(e),
+        })?;
+        tracing::info!(slot = config.slot, state_dir = %config.state_dir.display(),
+            "sandbox slot ready");
+        Ok(Sandbox {
+            config,
+            root_dir,
+            passwd,
+            group,
+            workdir,
+            cgroup,
+            policy,
+        })
     }
 
     /// Runs one command to completion; blocking. Safe to call from a
     /// multi-threaded process.
-    pub fn run(&mut self, _spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
-        todo!("sandbox run")
+    pub fn run(&mut self, spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
+        run::validate(spec)?;
+        self.workdir
+            .prepare(spec.limits.disk_bytes, &spec.files)
+            .inspect_err(|_| self.workdir.clear())?;
+        let outcome = run::execute(self, spec).and_then(|mut outcome| {
+            outcome.files = self
+                .workdir
+                .copy_out(&spec.copy_out, spec.copy_out_max_bytes)?;
+            Ok(outcome)
+        });
+        self.workdir.clear();
+        outcome
     }
 }

@@ -65,7 +65,7 @@ impl Default for RequestLimits {
             max_sources: 32,
             max_total_source_bytes: 256 * KIB as usize,
             max_tests: 500,
-            max_test_bytes: MIB as usize,
+            max_test_bytes: 4 * MIB as usize,
             max_total_test_bytes: 4 * MIB as usize,
         }
     }

@@ -30,7 +30,10 @@ pub const ACK_WAIT: Duration = Duration::from_secs(4);
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    assert_eq!(euid, 0, "these tests drive the real sandbox and must run as root");
+    assert_eq!(
+        euid, 0,
+        "these tests drive the real sandbox and must run as root"
+    );
 }
 
 pub struct Cluster {
@@ -136,7 +139,15 @@ impl WorkerProcess {
     pub fn spawn(nats_url: &str, id: &str) -> WorkerProcess {
         let state = tempfile::tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_verdict"))
-            .args(["worker", "--nats", nats_url, "--slots", "1", "--worker-id", id])
+            .args([
+                "worker",
+                "--nats",
+                nats_url,
+                "--slots",
+                "1",
+                "--worker-id",
+                id,
+            ])
             .arg("--ack-wait")
             .arg(ACK_WAIT.as_secs().to_string())
             .arg("--state-dir")
@@ -144,7 +155,10 @@ impl WorkerProcess {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawning verdict worker");
-        WorkerProcess { child, _state: state }
+        WorkerProcess {
+            child,
+            _state: state,
+        }
     }
 
     /// Kills the process with SIGKILL, like a machine losing power.
@@ -197,7 +211,11 @@ pub fn request(language: &str, file: SourceFile, tests: Vec<TestCase>) -> Submit
 
 /// Grades through the `Grade` stream and returns the final submission.
 pub async fn grade(client: &mut Client, request: SubmitRequest) -> Submission {
-    let mut stream = client.grade(request).await.expect("Grade rejected").into_inner();
+    let mut stream = client
+        .grade(request)
+        .await
+        .expect("Grade rejected")
+        .into_inner();
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -217,5 +235,8 @@ pub fn binary() -> PathBuf {
 }
 
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
