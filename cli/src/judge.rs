@@ -140,7 +140,7 @@ fn request_for(
         sources: vec![SourceFile { name, content }],
         tests: problem.tests.clone(),
         limits: Some(problem.limits),
-        checker: Some(problem.checker.clone()),
+        checker: Some(problem.checker),
         idempotency_key: String::new(),
         // Like problemtools and Kattis: grading stops at the first failure.
         stop_on_first_failure: true,

@@ -89,10 +89,8 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
                     report::status_name(change.status())
                 );
             }
-            Some(submission_event::Event::Compiled(compiled)) => {
-                if !compiled.success {
-                    println!("compilation failed:\n{}", compiled.output);
-                }
+            Some(submission_event::Event::Compiled(compiled)) if !compiled.success => {
+                println!("compilation failed:\n{}", compiled.output);
             }
             Some(submission_event::Event::TestFinished(test)) => {
                 if !printed_header {
@@ -110,7 +108,7 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
                     ExitCode::from(2)
                 });
             }
-            None => {}
+            Some(submission_event::Event::Compiled(_)) | None => {}
         }
     }
     bail!("the server closed the stream before the submission finished")

@@ -136,8 +136,11 @@ fn serve_and_submit_expose_metrics() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let scraped = http_get(metrics, "/metrics");
-    let _ = server.kill();
-    let _ = server.wait();
+    // SIGTERM, not SIGKILL: a drained server removes its work dir mount
+    // and cgroups.
+    // SAFETY: kill with the pid of a child we started and have not reaped.
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let stopped = server.wait().unwrap();
 
     assert!(
         output.status.success(),
@@ -145,6 +148,10 @@ fn serve_and_submit_expose_metrics() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("AC"), "no AC row in:\n{stdout}");
+    assert!(
+        stopped.success(),
+        "verdict serve must exit cleanly on SIGTERM: {stopped}"
+    );
     for metric in [
         "verdict_submissions_received_total",
         "verdict_submissions_graded_total",

@@ -180,7 +180,8 @@ async fn killed_worker_job_finishes_elsewhere() {
         .into_inner()
         .submission_id;
 
-    let mut first = WorkerProcess::spawn(&cluster.nats.url(), "first");
+    let state = tempfile::tempdir().unwrap();
+    let mut first = WorkerProcess::spawn(&cluster.nats.url(), "first", state.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(
@@ -197,7 +198,9 @@ async fn killed_worker_job_finishes_elsewhere() {
     }
     first.kill();
 
-    let _second = WorkerProcess::spawn(&cluster.nats.url(), "second");
+    // The second worker starts on the dead one's state dir, so it must also
+    // clean up the work dir mount and cgroups that the first one left.
+    let mut second = WorkerProcess::spawn(&cluster.nats.url(), "second", state.path());
     let deadline = Instant::now() + Duration::from_secs(120);
     let finished = loop {
         assert!(
@@ -220,5 +223,10 @@ async fn killed_worker_job_finishes_elsewhere() {
     );
     assert_eq!(finished.tests.len(), 8, "every test must have a result");
     assert_eq!(finished.verdict(), Verdict::Accepted);
+    let exit = second.terminate();
+    assert!(
+        exit.success(),
+        "the second worker must drain and exit cleanly on SIGTERM: {exit}"
+    );
     cluster.stop().await;
 }

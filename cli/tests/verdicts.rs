@@ -15,7 +15,7 @@ fn programs() -> Vec<(&'static str, &'static str, &'static str, Verdict)> {
         ("c", "main.c", "#include <stdio.h>\nint main(void){long a,b;scanf(\"%ld %ld\",&a,&b);printf(\"%ld\\n\",a+b);return 0;}\n", Accepted),
         ("c", "main.c", "#include <stdio.h>\nint main(void){long a,b;scanf(\"%ld %ld\",&a,&b);printf(\"%ld\\n\",a+b+1);return 0;}\n", WrongAnswer),
         ("c", "main.c", "int main(void){ return 0 }\n", CompilationError),
-        ("c", "main.c", "#include <stdlib.h>\nint main(void){int *volatile p=0; *p=1; return 0;}\n", RuntimeError),
+        ("c", "main.c", "#include <stdlib.h>\nint main(void){abort();}\n", RuntimeError),
         ("c", "main.c", "int main(void){volatile unsigned long x=0; for(;;) x++; return 0;}\n", TimeLimitExceeded),
         ("c", "main.c", "#include <stdlib.h>\n#include <string.h>\nint main(void){for(int i=0;i<64;i++){char *p=malloc(32<<20); if(!p) return 3; memset(p,1,32<<20);} return 0;}\n", MemoryLimitExceeded),
         ("c", "main.c", "#include <stdio.h>\nint main(void){for(;;) fputs(\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\n\", stdout); return 0;}\n", OutputLimitExceeded),

@@ -45,7 +45,9 @@ fn slot() -> Option<Slot> {
     let config = SandboxConfig {
         state_dir: state.path().to_path_buf(),
         slot: number,
-        cgroup_name: "verdict-test".into(),
+        // Test processes run side by side (nextest starts one per test), so
+        // the subtree name must differ between processes and slots.
+        cgroup_name: format!("verdict-test-{}-{number}", std::process::id()),
     };
     let sandbox = Sandbox::new(config).expect("sandbox setup should succeed as root");
     Some(Slot {

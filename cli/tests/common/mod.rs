@@ -132,12 +132,11 @@ impl Cluster {
 /// A `verdict worker` child process, killed on drop.
 pub struct WorkerProcess {
     pub child: Child,
-    _state: tempfile::TempDir,
 }
 
 impl WorkerProcess {
-    pub fn spawn(nats_url: &str, id: &str) -> WorkerProcess {
-        let state = tempfile::tempdir().unwrap();
+    /// Starts `verdict worker` with one slot on `state_dir`.
+    pub fn spawn(nats_url: &str, id: &str, state_dir: &std::path::Path) -> WorkerProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_verdict"))
             .args([
                 "worker",
@@ -151,20 +150,34 @@ impl WorkerProcess {
             .arg("--ack-wait")
             .arg(ACK_WAIT.as_secs().to_string())
             .arg("--state-dir")
-            .arg(state.path())
+            .arg(state_dir)
             .stdin(Stdio::null())
             .spawn()
             .expect("spawning verdict worker");
-        WorkerProcess {
-            child,
-            _state: state,
-        }
+        WorkerProcess { child }
     }
 
     /// Kills the process with SIGKILL, like a machine losing power.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM and waits up to 30 s for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill with the pid of a child we started and have not reaped.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker did not exit within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
