@@ -35,6 +35,7 @@
 pub mod checker;
 pub mod grade;
 pub mod metrics;
+pub mod selftest;
 pub mod verdict;
 mod worker;
 
