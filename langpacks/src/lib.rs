@@ -79,8 +79,13 @@ pub struct Langpack {
     pub extensions: Vec<String>,
     /// Command that prints the language's version, run on the host.
     pub version_command: Vec<String>,
-    /// `None` when the language has no separate compile step.
+    /// `None` when the language has neither a compile step nor a syntax
+    /// check.
     pub compile: Option<Step>,
+    /// True when `compile` only checks syntax (the language has no separate
+    /// compile step, and runs execute the sources): a syntax error is then
+    /// still CE, not RE on every test.
+    pub compile_checks_syntax_only: bool,
     pub compile_limits: CompileLimits,
     /// Files kept from the compile step's work dir (names or `*` patterns)
     /// and placed in the work dir of every run.

@@ -52,6 +52,10 @@ struct Manifest {
 #[serde(deny_unknown_fields)]
 struct StepManifest {
     argv: Vec<String>,
+    /// Only in `[compile]`: the step checks syntax and the language has no
+    /// separate compile step.
+    #[serde(default)]
+    syntax_check_only: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +131,9 @@ fn validate_manifest(dir: &str, manifest: &Manifest) -> Result<(), String> {
         .map_err(|reason| format!("version_command: {reason}"))?;
     template::validate_argv(&manifest.run.argv, StepKind::Run)
         .map_err(|reason| format!("run.argv: {reason}"))?;
+    if manifest.run.syntax_check_only {
+        return Err("run.syntax_check_only: only a [compile] step can be a syntax check".into());
+    }
     if let Some(compile) = &manifest.compile {
         template::validate_argv(&compile.argv, StepKind::Compile)
             .map_err(|reason| format!("compile.argv: {reason}"))?;
@@ -325,6 +332,10 @@ fn into_langpack(
         source_file: manifest.source_file,
         extensions: manifest.extensions,
         version_command: manifest.version_command,
+        compile_checks_syntax_only: manifest
+            .compile
+            .as_ref()
+            .is_some_and(|step| step.syntax_check_only),
         compile: manifest.compile.map(|step| Step { argv: step.argv }),
         compile_limits,
         artifacts: manifest.artifacts,

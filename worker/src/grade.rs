@@ -621,6 +621,7 @@ mod tests {
             extensions: Vec::new(),
             version_command: Vec::new(),
             compile: None,
+            compile_checks_syntax_only: false,
             compile_limits: verdict_langpacks::CompileLimits {
                 cpu_time: Duration::from_secs(10),
                 wall_time: Duration::from_secs(20),

@@ -301,7 +301,7 @@ fn installed_languages() -> Vec<Language> {
                 id: pack.id.clone(),
                 name: pack.name.clone(),
                 version,
-                compiled: pack.compile.is_some(),
+                compiled: pack.compile.is_some() && !pack.compile_checks_syntax_only,
                 source_file: pack.source_file.clone(),
             })
         })

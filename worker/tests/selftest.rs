@@ -17,11 +17,28 @@ async fn every_langpack_passes_self_test() {
     .expect("sandbox setup");
     let slot = Slot::new(0, sandbox);
 
+    // VERDICT_SELFTEST_ONLY=id,id limits the run to some packs while one is
+    // being written; CI leaves it unset and tests every pack.
+    let only: Option<Vec<String>> = std::env::var("VERDICT_SELFTEST_ONLY")
+        .ok()
+        .map(|ids| ids.split(',').map(str::to_owned).collect());
     let mut failures = Vec::new();
     for pack in verdict_langpacks::all() {
+        if only.as_ref().is_some_and(|ids| !ids.contains(&pack.id)) {
+            continue;
+        }
         let report = selftest::run(&slot, &pack)
             .await
             .expect("self-test could not run");
+        eprintln!(
+            "{:<12} program {:?} compile_error {:?} cpu {} ms wall {} ms memory {} KiB",
+            report.language,
+            report.program,
+            report.compile_error,
+            report.cpu_time_ms,
+            report.wall_time_ms,
+            report.peak_memory_bytes / 1024
+        );
         if !report.passed() {
             failures.push(format!("{report:?}"));
         }
