@@ -154,6 +154,11 @@ async fn c_infinite_loop_time_limit() {
     }
     let mut request = sum_request("c", "int main(void) { for (;;) {} }\n");
     request.tests.truncate(1);
+    // A wall limit far above the CPU limit, so that the CPU limit fires
+    // first even when other processes share the cores.
+    if let Some(limits) = request.limits.as_mut() {
+        limits.wall_time_ms = 20_000;
+    }
     let submission = grade(request).await;
 
     assert_finished(&submission, Verdict::TimeLimitExceeded);
