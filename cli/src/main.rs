@@ -1,7 +1,9 @@
 //! The `verdict` binary: the all-in-one server, the scheduler and worker
 //! processes, a streaming client, and the problem-package judge.
 
+mod image;
 mod judge;
+mod langpacks;
 mod problem;
 mod report;
 mod serve;
@@ -49,11 +51,19 @@ enum Command {
     /// Grades every submission of a problem package (or of every package in
     /// a directory) in-process and checks it against its expected verdict.
     Judge(judge::JudgeArgs),
+    /// Lists, tests and builds root images of the language packs.
+    Langpacks {
+        #[command(subcommand)]
+        command: langpacks::LangpacksCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Submit(_) | Command::Judge(_));
+    let quiet = matches!(
+        cli.command,
+        Command::Submit(_) | Command::Judge(_) | Command::Langpacks { .. }
+    );
     telemetry::init_logging(cli.log_format, if quiet { "warn" } else { "info" });
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -73,6 +83,7 @@ fn main() -> ExitCode {
             Command::Worker(args) => serve::worker(args).await.map(|()| ExitCode::SUCCESS),
             Command::Submit(args) => submit::run(args).await,
             Command::Judge(args) => judge::run(args).await,
+            Command::Langpacks { command } => langpacks::run(command).await,
         }
     });
     match result {

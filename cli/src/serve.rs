@@ -40,6 +40,32 @@ pub struct WorkerOptions {
     /// back to the queue.
     #[arg(long, default_value_t = 30, env = "VERDICT_DRAIN_TIMEOUT")]
     pub drain_timeout: u64,
+    /// Runs language ID from the root image in DIR (built by `verdict
+    /// langpacks build`) instead of the host's /usr. Repeat the flag for
+    /// more languages, or give a comma-separated list in the variable.
+    #[arg(
+        long = "langpack-root",
+        value_name = "ID=DIR",
+        value_parser = parse_langpack_root,
+        value_delimiter = ',',
+        env = "VERDICT_LANGPACK_ROOTS"
+    )]
+    pub langpack_roots: Vec<(String, PathBuf)>,
+}
+
+/// Parses `ID=DIR`, making DIR absolute so that the sandbox does not depend
+/// on the current directory.
+fn parse_langpack_root(text: &str) -> std::result::Result<(String, PathBuf), String> {
+    let Some((id, dir)) = text.split_once('=') else {
+        return Err(format!("expected ID=DIR, got `{text}`"));
+    };
+    if id.is_empty() || dir.is_empty() {
+        return Err(format!(
+            "expected ID=DIR with both parts non-empty, got `{text}`"
+        ));
+    }
+    let dir = std::path::absolute(dir).map_err(|error| format!("invalid path `{dir}`: {error}"))?;
+    Ok((id.to_owned(), dir))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -132,6 +158,7 @@ pub fn build_worker(
         max_attempts: options.max_attempts,
         ack_interval: ack_wait / 3,
         drain_timeout: Duration::from_secs(options.drain_timeout),
+        langpack_roots: options.langpack_roots.iter().cloned().collect(),
     };
     Worker::new(config, backends.0.clone(), backends.1.clone()).with_context(|| {
         format!(

@@ -146,6 +146,18 @@ pub fn get(id: &str) -> Option<Langpack> {
     all().into_iter().find(|pack| pack.id == id)
 }
 
+/// The sorted union, without duplicates, of the Debian packages that
+/// `packs` need (their `packages.txt` files).
+pub fn debian_packages(packs: &[Langpack]) -> Vec<String> {
+    let mut packages: Vec<String> = packs
+        .iter()
+        .flat_map(|pack| pack.debian_packages.iter().cloned())
+        .collect();
+    packages.sort();
+    packages.dedup();
+    packages
+}
+
 /// The langpack for a file extension (without the dot), such as `py`.
 pub fn for_extension(extension: &str) -> Option<Langpack> {
     all()
@@ -278,11 +290,15 @@ mod tests {
     fn required_languages_are_embedded() {
         let ids: Vec<String> = all().into_iter().map(|pack| pack.id).collect();
 
-        assert_eq!(
-            ids,
-            strings(&["c", "cpp17", "java", "javascript", "python3"]),
-            "embedded ids, sorted"
-        );
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "embedded ids must be sorted");
+        for required in ["c", "cpp17", "java", "javascript", "python3"] {
+            assert!(
+                ids.iter().any(|id| id == required),
+                "{required} missing from {ids:?}"
+            );
+        }
     }
 
     #[test]
@@ -325,9 +341,25 @@ mod tests {
             );
         }
         assert!(
-            for_extension("rs").is_none(),
-            "expected no language for .rs"
+            for_extension("no-such-extension").is_none(),
+            "expected no language for .no-such-extension"
         );
+    }
+
+    #[test]
+    fn debian_packages_are_sorted_union() {
+        let packs = [pack("cpp17"), pack("c"), pack("cpp17")];
+
+        let packages = debian_packages(&packs);
+
+        let mut expected: Vec<String> = pack("c")
+            .debian_packages
+            .into_iter()
+            .chain(pack("cpp17").debian_packages)
+            .collect();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(packages, expected, "sorted union of c and cpp17");
     }
 
     #[test]

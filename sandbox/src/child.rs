@@ -37,6 +37,7 @@ pub enum Step {
     MountRoot,
     Mkdir,
     CreateFile,
+    WriteFile,
     Symlink,
     BindMount,
     RemountReadOnly,
@@ -67,6 +68,7 @@ const STEPS: &[Step] = &[
     Step::MountRoot,
     Step::Mkdir,
     Step::CreateFile,
+    Step::WriteFile,
     Step::Symlink,
     Step::BindMount,
     Step::RemountReadOnly,
@@ -107,6 +109,7 @@ impl Step {
             }
             Step::Mkdir => "creating a mount point in the sandbox root",
             Step::CreateFile => "creating a file mount point in the sandbox root",
+            Step::WriteFile => "writing a file into the sandbox root",
             Step::Symlink => "creating a symlink in the sandbox root",
             Step::BindMount => {
                 "bind-mounting a host path (it must exist and be searchable by others)"
@@ -144,6 +147,13 @@ pub enum MountOp {
     /// An empty file to bind a host file onto.
     CreateFile {
         path: CString,
+    },
+    /// A file written into the root tmpfs, for synthesized files such as
+    /// `/etc/passwd`. Writing beats a bind mount from the host, whose source
+    /// path `/proc/self/mountinfo` would show.
+    WriteFile {
+        path: CString,
+        contents: Vec<u8>,
     },
     Symlink {
         target: CString,
@@ -544,6 +554,33 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
             };
             check(plan, Step::CreateFile, libc::c_long::from(fd));
             // SAFETY: closing the fd we just opened.
+            unsafe { libc::close(fd) };
+        }
+        MountOp::WriteFile { path, contents } => {
+            // SAFETY: valid C string; the fd is closed below.
+            let fd = unsafe {
+                libc::open(
+                    path.as_ptr(),
+                    libc::O_CREAT
+                        | libc::O_EXCL
+                        | libc::O_WRONLY
+                        | libc::O_CLOEXEC
+                        | libc::O_NOFOLLOW,
+                    0o644,
+                )
+            };
+            check(plan, Step::WriteFile, libc::c_long::from(fd));
+            let mut written = 0;
+            while written < contents.len() {
+                let rest = &contents[written..];
+                // SAFETY: writes from a live slice of `rest.len()` bytes.
+                let count = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+                if count <= 0 {
+                    fail(plan, Step::WriteFile, errno());
+                }
+                written += count as usize;
+            }
+            // SAFETY: closing the fd we opened above.
             unsafe { libc::close(fd) };
         }
         MountOp::Symlink { target, path } => {

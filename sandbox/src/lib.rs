@@ -137,6 +137,12 @@ pub struct RunSpec {
     pub copy_out: Vec<String>,
     /// Upper bound on the total bytes of copied-out files.
     pub copy_out_max_bytes: u64,
+    /// Host directory whose `/usr`, `/bin`, `/sbin`, `/lib*` and `/etc`
+    /// entries form the sandbox's system directories, such as a root
+    /// filesystem built by `verdict langpacks build`. `None` takes them
+    /// from the host's `/`. Must be an absolute path to a directory with a
+    /// `usr` directory; the caller trusts its contents.
+    pub root: Option<PathBuf>,
 }
 
 /// How the command's last process ended.

@@ -4,10 +4,12 @@
 //! host paths; the child only replays the finished list (see `child.rs`).
 //!
 //! The root is a small tmpfs holding mount points only, remounted
-//! read-only after `pivot_root`. Inside it:
+//! read-only after `pivot_root`. The system directories and `/etc` entries
+//! come from the system root: the host's `/`, or the directory in
+//! `RunSpec::root` (a langpack image). Inside it:
 //! - `/usr` bound read-only; `/bin`, `/sbin`, `/lib*` as the same symlinks
-//!   as on the host when they are symlinks (merged-/usr systems such as
-//!   Debian 12), else bound read-only;
+//!   as in the system root when they are symlinks (merged-/usr systems such
+//!   as Debian 12), else bound read-only;
 //! - `/etc` with only what gcc, g++, python3, java 17 and node 20 read:
 //!   `ld.so.cache`, `alternatives` (the `java`, `cc` links), the JDK's
 //!   `java-17-openjdk` config and `localtime`, plus a synthesized `passwd`
@@ -28,12 +30,13 @@ use std::path::{Component, Path, PathBuf};
 use crate::child::MountOp;
 use crate::{Bind, SandboxError};
 
-/// Top-level system directories taken from the host.
+/// Top-level system directories taken from the system root.
 const SYSTEM_DIRS: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
 ];
 
-/// Host `/etc` entries the runtimes need; absent ones are skipped.
+/// `/etc` entries of the system root that the runtimes need; absent ones
+/// are skipped.
 const ETC_ENTRIES: &[&str] = &[
     "/etc/ld.so.cache",
     "/etc/alternatives",
@@ -66,6 +69,9 @@ pub struct RootSources<'a> {
     pub workdir: &'a Path,
     pub passwd: &'a Path,
     pub group: &'a Path,
+    /// Host directory the system directories and `/etc` entries are bound
+    /// from: `/` for the host's own.
+    pub system_root: &'a Path,
     pub disk_bytes: u64,
     pub binds: &'a [Bind],
 }
@@ -111,6 +117,21 @@ impl Builder<'_> {
         }
         let target = cstring(&self.inside(path))?;
         self.ops.push(MountOp::CreateFile { path: target });
+        Ok(())
+    }
+
+    /// Writes the contents of host file `source` to `inside` in the root
+    /// tmpfs, which becomes read-only with the rest of the root.
+    fn write_file(&mut self, inside: &Path, source: &Path) -> Result<(), SandboxError> {
+        if let Some(parent) = inside.parent() {
+            self.mkdir_all(parent)?;
+        }
+        let contents = std::fs::read(source).map_err(|e| SandboxError::Setup {
+            step: "reading a file for the sandbox root",
+            source: e,
+        })?;
+        let path = cstring(&self.inside(inside))?;
+        self.ops.push(MountOp::WriteFile { path, contents });
         Ok(())
     }
 
@@ -170,23 +191,31 @@ pub fn root_ops(sources: &RootSources<'_>) -> Result<Vec<MountOp>, SandboxError>
         made: BTreeSet::new(),
     };
 
+    let system = |path: &str| sources.system_root.join(path.trim_start_matches('/'));
     let mut symlinked = Vec::new();
     for dir in SYSTEM_DIRS {
-        let host = Path::new(dir);
-        match std::fs::symlink_metadata(host) {
+        let inside = Path::new(dir);
+        let source = system(dir);
+        match std::fs::symlink_metadata(&source) {
+            // The link target is copied as it is, so a relative or absolute
+            // target resolves inside the sandbox as it does in the system
+            // root.
             Ok(meta) if meta.file_type().is_symlink() => {
-                let target = std::fs::read_link(host).map_err(|e| SandboxError::Setup {
+                let target = std::fs::read_link(&source).map_err(|e| SandboxError::Setup {
                     step: "reading a system directory symlink",
                     source: e,
                 })?;
-                builder.symlink(&target, host)?;
-                symlinked.push(host);
+                builder.symlink(&target, inside)?;
+                symlinked.push(inside);
             }
-            Ok(meta) if meta.is_dir() => builder.bind(host, host, READ_ONLY)?,
+            Ok(meta) if meta.is_dir() => builder.bind(&source, inside, READ_ONLY)?,
             _ if *dir == "/usr" => {
                 return Err(SandboxError::Setup {
-                    step: "finding /usr on the host",
-                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                    step: "finding /usr in the system root",
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("{} is not a directory", source.display()),
+                    ),
                 })
             }
             _ => {}
@@ -195,13 +224,13 @@ pub fn root_ops(sources: &RootSources<'_>) -> Result<Vec<MountOp>, SandboxError>
 
     builder.mkdir_all(Path::new("/etc"))?;
     for entry in ETC_ENTRIES {
-        let host = Path::new(entry);
-        if host.exists() {
-            builder.bind(host, host, READ_ONLY)?;
+        let source = resolve_in_root(sources.system_root, &system(entry));
+        if source.exists() {
+            builder.bind(&source, Path::new(entry), READ_ONLY)?;
         }
     }
-    builder.bind(sources.passwd, Path::new("/etc/passwd"), READ_ONLY)?;
-    builder.bind(sources.group, Path::new("/etc/group"), READ_ONLY)?;
+    builder.write_file(Path::new("/etc/passwd"), sources.passwd)?;
+    builder.write_file(Path::new("/etc/group"), sources.group)?;
 
     let dev = Path::new("/dev");
     builder.tmpfs(
@@ -253,6 +282,29 @@ pub fn root_ops(sources: &RootSources<'_>) -> Result<Vec<MountOp>, SandboxError>
         builder.bind(&bind.host, &bind.inside, READ_ONLY)?;
     }
     Ok(builder.ops)
+}
+
+/// Follows the symlink chain of `path`'s last component as the sandbox would
+/// see it: an absolute link target is taken below `root`, not the host's
+/// `/`. An image's `/etc/localtime -> /usr/share/zoneinfo/...` must bind
+/// the image's zone file, and a bind mount would follow the link on the
+/// host. Gives up after 8 links and returns the last path reached.
+fn resolve_in_root(root: &Path, path: &Path) -> PathBuf {
+    const MAX_LINKS: usize = 8;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let Ok(target) = std::fs::read_link(&current) else {
+            return current;
+        };
+        current = if target.is_absolute() {
+            root.join(target.strip_prefix("/").unwrap_or(&target))
+        } else {
+            current
+                .parent()
+                .map_or_else(|| target.clone(), |parent| parent.join(&target))
+        };
+    }
+    current
 }
 
 /// Checks a caller's bind: the host path exists and the inside path is
@@ -327,6 +379,25 @@ mod tests {
         assert!(
             matches!(result, Err(SandboxError::InvalidSpec(_))),
             "expected InvalidSpec, got {result:?}"
+        );
+    }
+
+    #[test]
+    fn absolute_link_resolves_below_root() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let zone = root.path().join("usr/share/zoneinfo/Etc");
+        std::fs::create_dir_all(&zone).expect("create zone dir");
+        std::fs::create_dir_all(root.path().join("etc")).expect("create etc");
+        std::fs::write(zone.join("UTC"), b"zone").expect("write zone file");
+        let link = root.path().join("etc/localtime");
+        std::os::unix::fs::symlink("/usr/share/zoneinfo/Etc/UTC", &link).expect("symlink");
+
+        let resolved = resolve_in_root(root.path(), &link);
+
+        assert_eq!(
+            resolved,
+            zone.join("UTC"),
+            "expected the image's zone file, not the host's"
         );
     }
 

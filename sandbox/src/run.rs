@@ -107,6 +107,17 @@ pub fn validate(spec: &RunSpec) -> Result<(), SandboxError> {
     if limits.max_processes == 0 {
         return invalid("max_processes must be at least 1".into());
     }
+    if let Some(root) = &spec.root {
+        if !root.is_absolute() {
+            return invalid(format!("root {} must be an absolute path", root.display()));
+        }
+        if !root.join("usr").is_dir() {
+            return invalid(format!(
+                "root {} has no usr directory; build one with `verdict langpacks build`",
+                root.display()
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -197,6 +208,11 @@ fn rlimits(spec: &RunSpec) -> Vec<(libc::__rlimit_resource_t, libc::rlim_t)> {
         // enforces anyway. Not unlimited: that switches x86_64 to the
         // legacy mmap layout.
         (libc::RLIMIT_STACK, limits.memory_bytes),
+        // sched_setscheduler is allowed because Mono sets SCHED_OTHER on its
+        // threads; a zero real-time priority ceiling keeps a program from
+        // picking a real-time policy that would starve other slots.
+        (libc::RLIMIT_RTPRIO, 0),
+        (libc::RLIMIT_NICE, 0),
     ]
 }
 
@@ -215,6 +231,7 @@ fn build_plan(sandbox: &Sandbox, spec: &RunSpec, pipes: &Pipes) -> Result<ChildP
         workdir: sandbox.workdir.path(),
         passwd: &sandbox.passwd,
         group: &sandbox.group,
+        system_root: spec.root.as_deref().unwrap_or(Path::new("/")),
         disk_bytes: spec.limits.disk_bytes,
         binds: &spec.binds,
     })?;
@@ -485,6 +502,14 @@ fn execute_in(
     let status = match (report.program_status, killed) {
         (Some(wait_status), _) => decode_wait_status(wait_status),
         (None, Some(_)) => ExitStatus::Signaled(libc::SIGKILL),
+        // Memory the program holds in tmpfs pages or kernel objects counts
+        // in no process's RSS, so the OOM killer may pick our init, which
+        // then cannot report. That is still the program's memory limit,
+        // never an internal error.
+        (None, None) if cgroup.oom_kills() > 0 => {
+            killed = Some(LimitKind::Memory);
+            ExitStatus::Signaled(libc::SIGKILL)
+        }
         (None, None) => {
             return Err(SandboxError::Io {
                 step: "waiting for the program",

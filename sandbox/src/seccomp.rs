@@ -220,6 +220,10 @@ pub const ALLOWED: &[SyscallGroup] = &[
             SYS_sched_setaffinity,
             SYS_sched_getparam,
             SYS_sched_getscheduler,
+            // mono 6.8 sets SCHED_OTHER on each thread it starts. Without
+            // CAP_SYS_NICE a real-time policy needs RLIMIT_RTPRIO above 0,
+            // which the sandbox inherits from the worker (0 by default).
+            SYS_sched_setscheduler,
             SYS_sched_get_priority_max,
             SYS_sched_get_priority_min,
             SYS_getpriority,

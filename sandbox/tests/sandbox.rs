@@ -83,6 +83,7 @@ fn spec(argv: &[&str]) -> RunSpec {
         binds: Vec::new(),
         copy_out: Vec::new(),
         copy_out_max_bytes: 1 << 20,
+        root: None,
     }
 }
 
@@ -542,7 +543,9 @@ fn escaped_daemon_does_not_survive() {
     // The pids hierarchy sits at the root for this process on the test
     // host; the run cgroup must be gone or empty.
     let run_cgroup = PathBuf::from(format!(
-        "/sys/fs/cgroup/pids/verdict-test/slot-{}/run/cgroup.procs",
+        "/sys/fs/cgroup/pids/verdict-test-{}-{}/slot-{}/run/cgroup.procs",
+        std::process::id(),
+        slot.number,
         slot.number
     ));
     let procs = std::fs::read_to_string(&run_cgroup).unwrap_or_default();

@@ -6,7 +6,8 @@
 //! the service's fault and comes back as a `GradeError`, never as a
 //! verdict against the candidate.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,23 +101,43 @@ impl GradeError {
     }
 }
 
+/// Langpack id to the host directory of its root image (built by
+/// `verdict langpacks build`). A language missing from the map runs on the
+/// host's system directories.
+pub type LangpackRoots = BTreeMap<String, PathBuf>;
+
 /// One sandbox slot. The sandbox runs one command at a time, on a blocking
 /// thread so that the async runtime keeps serving other jobs.
 pub struct Slot {
     id: u32,
     sandbox: Arc<Mutex<Sandbox>>,
+    langpack_roots: Arc<LangpackRoots>,
 }
 
 impl Slot {
+    /// Creates a slot that runs every language on the host's system
+    /// directories.
     pub fn new(id: u32, sandbox: Sandbox) -> Slot {
         Slot {
             id,
             sandbox: Arc::new(Mutex::new(sandbox)),
+            langpack_roots: Arc::default(),
         }
+    }
+
+    /// Runs the languages in `roots` from their root images.
+    pub fn with_langpack_roots(mut self, roots: LangpackRoots) -> Slot {
+        self.langpack_roots = Arc::new(roots);
+        self
     }
 
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Returns the root image of `language`, or `None` for the host's.
+    pub fn langpack_root(&self, language: &str) -> Option<&Path> {
+        self.langpack_roots.get(language).map(PathBuf::as_path)
     }
 
     /// Runs `spec` to completion on a blocking thread. `phase` names the
@@ -204,11 +225,16 @@ fn source_files(request: &SubmitRequest) -> Vec<InputFile> {
         .collect()
 }
 
-fn binds(pack: &Langpack) -> Vec<Bind> {
+/// Builds the langpack's extra binds, taken from its root image when it
+/// has one.
+pub(crate) fn binds(pack: &Langpack, root: Option<&Path>) -> Vec<Bind> {
     pack.binds
         .iter()
         .map(|path| Bind {
-            host: PathBuf::from(path),
+            host: match root {
+                Some(root) => root.join(path.trim_start_matches('/')),
+                None => PathBuf::from(path),
+            },
             inside: PathBuf::from(path),
         })
         .collect()
@@ -235,6 +261,7 @@ pub async fn compile(
     };
 
     let limits = &pack.compile_limits;
+    let root = slot.langpack_root(&pack.id);
     let spec = RunSpec {
         argv,
         env: pack.env.clone(),
@@ -250,9 +277,10 @@ pub async fn compile(
             file_size_bytes: COMPILE_DISK_BYTES,
             disk_bytes: COMPILE_DISK_BYTES,
         },
-        binds: binds(pack),
+        binds: binds(pack, root),
         copy_out: pack.artifacts.clone(),
         copy_out_max_bytes: ARTIFACTS_MAX_BYTES,
+        root: root.map(Path::to_path_buf),
     };
     let outcome = slot.run(spec, "compile").await?;
     metrics::run_duration(&pack.id, "compile", outcome.wall_time);
@@ -393,15 +421,17 @@ pub async fn run_test(
     index: usize,
 ) -> Result<TestResult, GradeError> {
     let test = &request.tests[index];
+    let root = slot.langpack_root(&pack.id);
     let spec = RunSpec {
         argv: pack.run_argv(&source_names(request), memory_limit(request)),
         env: pack.env.clone(),
         files: program.files.clone(),
         stdin: Stdin::Bytes(test.input.clone()),
         limits: test_limits(pack, request),
-        binds: binds(pack),
+        binds: binds(pack, root),
         copy_out: Vec::new(),
         copy_out_max_bytes: 0,
+        root: root.map(Path::to_path_buf),
     };
     let outcome = slot.run(spec, &format!("test {}", index + 1)).await?;
     metrics::run_duration(&pack.id, "test", outcome.wall_time);

@@ -16,7 +16,7 @@ use verdict_proto::v1::{
 use verdict_queue::{update_submission, Delivery, JobQueue, StoreError, SubmissionStore};
 use verdict_sandbox::{Sandbox, SandboxConfig, SandboxError};
 
-use crate::grade::{self, Compiled, GradeError, Slot};
+use crate::grade::{self, Compiled, GradeError, LangpackRoots, Slot};
 use crate::metrics::{self, FailureReason};
 use crate::verdict;
 
@@ -96,6 +96,9 @@ pub struct WorkerConfig {
     /// After shutdown, how long in-flight jobs may run before they are
     /// handed back to the queue.
     pub drain_timeout: Duration,
+    /// Languages that run from a root image instead of the host's system
+    /// directories; their versions are read in the sandbox.
+    pub langpack_roots: LangpackRoots,
 }
 
 impl WorkerConfig {
@@ -111,6 +114,7 @@ impl WorkerConfig {
             max_attempts: 3,
             ack_interval: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(30),
+            langpack_roots: LangpackRoots::new(),
         }
     }
 }
@@ -142,6 +146,12 @@ pub enum WorkerError {
         state_dir: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("langpack root {root} for language {language:?} is invalid: {reason}")]
+    InvalidLangpackRoot {
+        language: String,
+        root: PathBuf,
+        reason: &'static str,
     },
     #[error("finding the installed languages failed")]
     LanguageProbe(#[source] tokio::task::JoinError),
@@ -199,6 +209,8 @@ impl Worker {
             });
         }
 
+        validate_langpack_roots(&config.langpack_roots)?;
+
         let state_lock = lock_state_dir(&config.state_dir)?;
         let mut slots = Vec::with_capacity(config.slots as usize);
         for slot in 0..config.slots {
@@ -212,7 +224,7 @@ impl Worker {
                 state_dir: config.state_dir.clone(),
                 source,
             })?;
-            slots.push(Slot::new(slot, sandbox));
+            slots.push(Slot::new(slot, sandbox).with_langpack_roots(config.langpack_roots.clone()));
         }
         Ok(Worker {
             config,
@@ -226,9 +238,12 @@ impl Worker {
     /// Pulls and grades jobs until `shutdown` is cancelled, then finishes
     /// or hands back in-flight jobs. Returns once every job task ended.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
-        let languages = tokio::task::spawn_blocking(installed_languages)
+        let roots = self.config.langpack_roots.clone();
+        let mut languages = tokio::task::spawn_blocking(move || host_languages(&roots))
             .await
             .map_err(WorkerError::LanguageProbe)?;
+        languages.extend(image_languages(&self.slots[0], &self.config.langpack_roots).await);
+        languages.sort_by(|a, b| a.id.cmp(&b.id));
         let slot_count = self.slots.len();
         let shared = Arc::new(Shared {
             installed: languages.iter().map(|l| l.id.clone()).collect(),
@@ -290,22 +305,74 @@ impl Shared {
     }
 }
 
-/// Lists the languages whose tools this host has, with their versions.
-/// Runs each langpack's version command, so call it on a blocking thread.
-fn installed_languages() -> Vec<Language> {
+/// Checks that every root names a langpack and is an absolute directory
+/// with a `usr` directory, so that a typo fails at start-up and not on
+/// the first job.
+fn validate_langpack_roots(roots: &LangpackRoots) -> Result<(), WorkerError> {
+    for (language, root) in roots {
+        let invalid = |reason| WorkerError::InvalidLangpackRoot {
+            language: language.clone(),
+            root: root.clone(),
+            reason,
+        };
+        if verdict_langpacks::get(language).is_none() {
+            return Err(invalid("no langpack has this id"));
+        }
+        if !root.is_absolute() {
+            return Err(invalid("the path must be absolute"));
+        }
+        if !root.join("usr").is_dir() {
+            return Err(invalid("it has no usr directory"));
+        }
+    }
+    Ok(())
+}
+
+fn language(pack: &verdict_langpacks::Langpack, version: String) -> Language {
+    Language {
+        id: pack.id.clone(),
+        name: pack.name.clone(),
+        version,
+        compiled: pack.compile.is_some() && !pack.compile_checks_syntax_only,
+        source_file: pack.source_file.clone(),
+    }
+}
+
+/// Lists the languages without a root image whose tools this host has,
+/// with their versions. Runs each langpack's version command, so call it
+/// on a blocking thread.
+fn host_languages(roots: &LangpackRoots) -> Vec<Language> {
     verdict_langpacks::all()
         .into_iter()
+        .filter(|pack| !roots.contains_key(&pack.id))
         .filter_map(|pack| {
             let version = pack.host_version()?;
-            Some(Language {
-                id: pack.id.clone(),
-                name: pack.name.clone(),
-                version,
-                compiled: pack.compile.is_some() && !pack.compile_checks_syntax_only,
-                source_file: pack.source_file.clone(),
-            })
+            Some(language(&pack, version))
         })
         .collect()
+}
+
+/// Lists the languages with a root image whose version command works in
+/// the sandbox from that image.
+async fn image_languages(slot: &Slot, roots: &LangpackRoots) -> Vec<Language> {
+    let mut languages = Vec::new();
+    for (id, root) in roots {
+        let Some(pack) = verdict_langpacks::get(id) else {
+            continue;
+        };
+        match crate::selftest::sandbox_version(slot, &pack).await {
+            Ok(Some(version)) => languages.push(language(&pack, version)),
+            Ok(None) => {
+                warn!(language = %id, root = %root.display(),
+                    "version command failed in the langpack root; language not offered");
+            }
+            Err(error) => {
+                warn!(language = %id, root = %root.display(), %error,
+                    "running the version command in the langpack root failed; language not offered");
+            }
+        }
+    }
+    languages
 }
 
 /// Stores the worker's announcement now and every [`ANNOUNCE_INTERVAL`]

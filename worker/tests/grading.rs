@@ -446,7 +446,7 @@ async fn unknown_language_fails_at_once() {
     }
     let mut harness = Harness::new();
     let mut request = sum_request("c", C_SUM);
-    request.language = "cobol".to_string();
+    request.language = "no-such-language".to_string();
     let id = harness.submit(request).await;
     harness.start(|_| {});
     let submission = harness.wait_final(&id).await;
@@ -461,7 +461,7 @@ async fn unknown_language_fails_at_once() {
     assert_eq!(submission.verdict(), Verdict::InternalError, "verdict");
     assert_eq!(submission.attempt, 1, "attempt that stored FAILED");
     assert_eq!(
-        submission.error, "no langpack defines language \"cobol\"",
+        submission.error, "no langpack defines language \"no-such-language\"",
         "error"
     );
 }

@@ -98,6 +98,7 @@ impl Cluster {
                 max_attempts: 3,
                 ack_interval: ACK_WAIT / 4,
                 drain_timeout: Duration::from_secs(10),
+                langpack_roots: Default::default(),
             },
             queue,
             store,

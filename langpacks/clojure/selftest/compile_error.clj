@@ -1,0 +1,3 @@
+;; Must fail the syntax check: the `let` form is never closed.
+(let [count 3]
+  (println count)

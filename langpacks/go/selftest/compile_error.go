@@ -1,0 +1,7 @@
+// Must fail to compile: an imported package that is never used.
+package main
+
+import "os"
+
+func main() {
+}

@@ -1,0 +1,2 @@
+-- Must fail `luac5.4 -p`: the call's parenthesis is never closed.
+print("Hello"
