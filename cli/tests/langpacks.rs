@@ -192,6 +192,15 @@ fn lua_image() -> PathBuf {
 
 fn build_lua_image() -> PathBuf {
     let image = cached_image_dir();
+    // nextest runs each test in its own process, so two tests may want the
+    // image at once: an exclusive lock makes the second wait for the first
+    // build instead of starting its own. The kernel drops it on exit.
+    std::fs::create_dir_all(image.parent().expect("image dir has a parent"))
+        .expect("creating the image cache dir");
+    let lock = std::fs::File::create(image.with_extension("lock")).expect("creating the lock file");
+    // SAFETY: flock on an fd that `lock` owns and keeps open until return.
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "locking the image cache failed");
     if image.join("usr").is_dir() {
         return image;
     }

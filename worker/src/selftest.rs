@@ -149,7 +149,7 @@ pub async fn sandbox_version(slot: &Slot, pack: &Langpack) -> Result<Option<Stri
             max_processes: VERSION_PROCESSES.max(pack.allowances.min_processes),
             stdout_bytes: VERSION_OUTPUT_BYTES,
             stderr_bytes: VERSION_OUTPUT_BYTES,
-            file_size_bytes: VERSION_OUTPUT_BYTES,
+            file_size_bytes: grade::RUN_DISK_BYTES,
             disk_bytes: grade::RUN_DISK_BYTES,
         },
         binds: grade::binds(pack, root),

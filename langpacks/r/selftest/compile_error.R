@@ -1,0 +1,2 @@
+# Must fail the syntax check: the call is never closed.
+cat("Hello"

@@ -1,0 +1,2 @@
+;;; Must fail to compile: the form is never closed.
+(display "Hello"

@@ -1,0 +1,2 @@
+-- Must fail the check: `SELEC` is not a statement.
+SELEC 'Hello';
