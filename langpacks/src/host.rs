@@ -82,7 +82,7 @@ pub(crate) fn first_output_line(
         tracing::warn!(language = id, program, %status, "version command exited unsuccessfully");
         return None;
     }
-    first_line(&stdout).or_else(|| first_line(&stderr))
+    version_line(&stdout, &stderr)
 }
 
 fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
@@ -95,6 +95,12 @@ fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle
         }
         bytes
     })
+}
+
+/// Picks a version command's version: the first non-empty line of stdout,
+/// else of stderr (`java -version` prints on stderr).
+pub fn version_line(stdout: &[u8], stderr: &[u8]) -> Option<String> {
+    first_line(stdout).or_else(|| first_line(stderr))
 }
 
 fn first_line(bytes: &[u8]) -> Option<String> {

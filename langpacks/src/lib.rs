@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 mod host;
+
+pub use host::version_line;
 mod manifest;
 mod template;
 

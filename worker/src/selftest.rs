@@ -163,15 +163,10 @@ pub async fn sandbox_version(slot: &Slot, pack: &Langpack) -> Result<Option<Stri
             limit = ?outcome.limit, "version command failed in the sandbox");
         return Ok(None);
     }
-    Ok(first_line(&outcome.stdout).or_else(|| first_line(&outcome.stderr)))
-}
-
-fn first_line(bytes: &[u8]) -> Option<String> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .map(str::to_owned)
+    Ok(verdict_langpacks::version_line(
+        &outcome.stdout,
+        &outcome.stderr,
+    ))
 }
 
 fn request(pack: &Langpack, source: &str, input: &str, expected: &str) -> SubmitRequest {
