@@ -6,8 +6,6 @@
 //! binary needs no files at run time. This crate only describes languages;
 //! running anything is the worker's and the sandbox's job.
 
-// CONTRACT (the rest of the workspace is written against these types).
-
 use std::sync::OnceLock;
 use std::time::Duration;
 

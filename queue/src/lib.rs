@@ -15,8 +15,6 @@ mod keys;
 pub mod nats;
 pub mod testing;
 
-// CONTRACT (the rest of the workspace is written against these types).
-
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -143,8 +141,6 @@ pub trait SubmissionStore: Send + Sync + 'static {
     /// Workers that announced themselves recently.
     async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError>;
 }
-
-// End of CONTRACT.
 
 /// Compare-and-set attempts `update_submission` makes before it gives up.
 const UPDATE_ATTEMPTS: u32 = 16;

@@ -35,8 +35,6 @@ mod run;
 pub mod seccomp;
 mod workdir;
 
-// CONTRACT (the rest of the workspace is written against these types).
-
 use std::path::PathBuf;
 use std::time::Duration;
 
