@@ -6,6 +6,7 @@ mod judge;
 mod langpacks;
 mod problem;
 mod report;
+mod sandbox_cmd;
 mod serve;
 mod submit;
 mod telemetry;
@@ -56,13 +57,21 @@ enum Command {
         #[command(subcommand)]
         command: langpacks::LangpacksCommand,
     },
+    /// Runs single commands in the sandbox.
+    Sandbox {
+        #[command(subcommand)]
+        command: sandbox_cmd::SandboxCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Submit(_) | Command::Judge(_) | Command::Langpacks { .. }
+        Command::Submit(_)
+            | Command::Judge(_)
+            | Command::Langpacks { .. }
+            | Command::Sandbox { .. }
     );
     telemetry::init_logging(cli.log_format, if quiet { "warn" } else { "info" });
 
@@ -84,6 +93,7 @@ fn main() -> ExitCode {
             Command::Submit(args) => submit::run(args).await,
             Command::Judge(args) => judge::run(args).await,
             Command::Langpacks { command } => langpacks::run(command).await,
+            Command::Sandbox { command } => sandbox_cmd::run(command).await,
         }
     });
     match result {
