@@ -40,6 +40,25 @@ async fn duplicate_submit_queues_one_job() {
         second.duplicate,
         "the second submit must be reported as a duplicate"
     );
+    let mut different = request(
+        "python3",
+        source("main.py", "print(0)\n"),
+        vec![test_case("1 2\n", "3\n")],
+    );
+    different.idempotency_key = "candidate-17/question-3".to_owned();
+    let reused = client
+        .submit(different)
+        .await
+        .expect_err("a key reused for another program must be rejected");
+    assert_eq!(reused.code(), Code::InvalidArgument, "status: {reused:?}");
+    let violations = reused
+        .get_details_bad_request()
+        .expect("BadRequest details")
+        .field_violations;
+    assert_eq!(
+        violations[0].field, "idempotency_key",
+        "violations: {violations:?}"
+    );
     let depth = cluster.queue.depth().await.unwrap();
     assert_eq!(depth, 1, "exactly one job must be queued, found {depth}");
     cluster.stop().await;

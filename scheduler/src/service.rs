@@ -140,12 +140,29 @@ impl GraderService {
         Span::current().record("submission", id.as_str());
 
         if !request.idempotency_key.is_empty() {
+            let fingerprint = request_fingerprint(&request);
             let claimed = self
                 .store
-                .claim_idempotency_key(&request.idempotency_key, &id)
+                .claim_idempotency_key(&request.idempotency_key, &format!("{id} {fingerprint}"))
                 .await
                 .map_err(|error| store_status(&id, error))?;
-            if let Some(existing) = claimed {
+            if let Some(bound) = claimed {
+                let (existing, bound_fingerprint) = match bound.split_once(' ') {
+                    Some((existing, fingerprint)) => (existing.to_owned(), Some(fingerprint)),
+                    None => (bound.clone(), None),
+                };
+                if bound_fingerprint.is_some_and(|bound| bound != fingerprint) {
+                    metrics::submission_rejected("idempotency_key");
+                    info!(existing = %existing, "idempotency key reused for a different request");
+                    let violation = tonic_types::FieldViolation::new(
+                        "idempotency_key",
+                        format!(
+                            "was already used for a different request (submission {existing}); \
+                             reuse a key only to retry the same request, or choose a new key"
+                        ),
+                    );
+                    return Err(validate::invalid_argument(&[violation]));
+                }
                 metrics::submission_duplicate();
                 info!(existing = %existing, "idempotency key already bound, nothing queued");
                 return Ok(SubmitResponse {
@@ -504,6 +521,18 @@ fn store_status(id: &str, error: StoreError) -> Status {
 fn top_level_field(field: &str) -> &str {
     let end = field.find(['.', '[']).unwrap_or(field.len());
     &field[..end]
+}
+
+/// SHA-256 of the normalized request without its idempotency key, stored
+/// beside the submission id that a key is bound to, so that a key reused
+/// for another request is rejected instead of returning the first result.
+/// prost encodes a message without map fields deterministically.
+fn request_fingerprint(request: &SubmitRequest) -> String {
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    let mut keyless = request.clone();
+    keyless.idempotency_key.clear();
+    hex::encode(Sha256::digest(keyless.encode_to_vec()))
 }
 
 #[cfg(test)]
