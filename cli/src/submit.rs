@@ -32,10 +32,10 @@ pub struct SubmitArgs {
     #[arg(long)]
     tests: Option<PathBuf>,
     /// CPU time limit per test in milliseconds; overrides the problem's.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     time_limit_ms: Option<u32>,
     /// Memory limit per test in MiB; overrides the problem's.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     memory_mib: Option<u64>,
     /// Output checker: tokens, tokens-ci (case-insensitive), exact, or
     /// float:TOLERANCE (absolute and relative). Overrides the problem's.
@@ -60,7 +60,13 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
     let request = build_request(&args)?;
     let mut client = GraderClient::connect(args.server.clone())
         .await
-        .with_context(|| format!("connecting to {}", args.server))?
+        .with_context(|| {
+            format!(
+                "connecting to {} failed; check that `verdict serve` or a scheduler listens \
+                 there, and give --server as a URL such as http://127.0.0.1:50051",
+                args.server
+            )
+        })?
         .max_decoding_message_size(64 * 1024 * 1024)
         .max_encoding_message_size(64 * 1024 * 1024);
 
@@ -159,6 +165,9 @@ fn build_request(args: &SubmitArgs) -> Result<SubmitRequest> {
 }
 
 fn load_test_dir(dir: &Path) -> Result<Vec<TestCase>> {
+    if !dir.is_dir() {
+        bail!("--tests {}: no such directory", dir.display());
+    }
     let tests = problem::load_tests(dir, "test")?;
     if tests.is_empty() {
         bail!("{} holds no NAME.in / NAME.ans test pairs", dir.display());
@@ -206,16 +215,18 @@ fn parse_checker(spec: &str) -> Result<Checker> {
     Ok(Checker { kind: Some(kind) })
 }
 
-/// Turns a gRPC status into an error that lists each invalid field.
+/// Turns a gRPC status into an error; a rejected request lists each
+/// invalid field once.
 fn describe_status(status: tonic::Status) -> anyhow::Error {
-    let mut message = format!("{:?}: {}", status.code(), status.message());
     if let Some(bad_request) = status.get_details_bad_request() {
+        let mut message = String::from("the server rejected the request:");
         for violation in bad_request.field_violations {
             message.push_str(&format!(
                 "\n  {}: {}",
                 violation.field, violation.description
             ));
         }
+        return anyhow::anyhow!(message);
     }
-    anyhow::anyhow!(message)
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
 }
