@@ -47,8 +47,11 @@ enum Command {
     /// Runs a worker that pulls jobs from NATS JetStream.
     Worker(serve::WorkerArgs),
     /// Submits a program to a running server and prints one row per test as
-    /// results stream in.
+    /// results stream in. Exits 0 when accepted, 2 on another verdict, 1 on
+    /// errors.
     Submit(submit::SubmitArgs),
+    /// Prints a submission's results by id, following it until it is final.
+    Watch(submit::WatchArgs),
     /// Grades every submission of a problem package (or of every package in
     /// a directory) in-process and checks it against its expected verdict.
     Judge(judge::JudgeArgs),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
     let quiet = matches!(
         cli.command,
         Command::Submit(_)
+            | Command::Watch(_)
             | Command::Judge(_)
             | Command::Langpacks { .. }
             | Command::Sandbox { .. }
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             Command::Scheduler(args) => serve::scheduler(args).await.map(|()| ExitCode::SUCCESS),
             Command::Worker(args) => serve::worker(args).await.map(|()| ExitCode::SUCCESS),
             Command::Submit(args) => submit::run(args).await,
+            Command::Watch(args) => submit::watch(args).await,
             Command::Judge(args) => judge::run(args).await,
             Command::Langpacks { command } => langpacks::run(command).await,
             Command::Sandbox { command } => sandbox_cmd::run(command).await,

@@ -126,13 +126,9 @@ fn run_one(args: &RunArgs) -> Result<RunReport> {
     })?;
 
     let spec = run_spec(args);
-    let outcome = sandbox.run(&spec).with_context(|| {
-        format!(
-            "running {:?} in the sandbox (check the command exists inside the sandbox root and \
-             that --bind sources exist)",
-            args.command
-        )
-    })?;
+    let outcome = sandbox
+        .run(&spec)
+        .with_context(|| format!("running {:?} in the sandbox", args.command))?;
     Ok(RunReport::new(&outcome, &spec.limits))
 }
 

@@ -200,8 +200,6 @@ async fn run_scheduler(
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("binding the gRPC listener to {}", options.listen))?;
-    let local = listener.local_addr()?;
-    tracing::info!(address = %local, "gRPC server listening");
     let service = GraderService::new(
         backends.0.clone(),
         backends.1.clone(),

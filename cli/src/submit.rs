@@ -10,7 +10,7 @@ use tonic_types::StatusExt;
 use verdict_proto::v1::grader_client::GraderClient;
 use verdict_proto::v1::{
     checker, submission_event, Checker, ExactChecker, FloatChecker, Limits, SourceFile,
-    SubmitRequest, TestCase, TokensChecker, Verdict,
+    SubmissionEvent, SubmitRequest, TestCase, TokensChecker, Verdict, WatchSubmissionRequest,
 };
 
 use crate::{problem, report};
@@ -58,17 +58,7 @@ pub struct SubmitArgs {
 /// Exit codes: 0 accepted, 2 graded with another verdict, 1 on errors.
 pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
     let request = build_request(&args)?;
-    let mut client = GraderClient::connect(args.server.clone())
-        .await
-        .with_context(|| {
-            format!(
-                "connecting to {} failed; check that `verdict serve` or a scheduler listens \
-                 there, and give --server as a URL such as http://127.0.0.1:50051",
-                args.server
-            )
-        })?
-        .max_decoding_message_size(64 * 1024 * 1024)
-        .max_encoding_message_size(64 * 1024 * 1024);
+    let mut client = connect(&args.server).await?;
 
     if args.detach {
         let response = client.submit(request).await.map_err(describe_status)?;
@@ -77,14 +67,58 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode> {
         if response.duplicate {
             eprintln!("an earlier submission with this idempotency key was returned");
         }
+        eprintln!("follow it with: verdict watch {}", response.submission_id);
         return Ok(ExitCode::SUCCESS);
     }
 
-    let mut events = client
+    let events = client
         .grade(request)
         .await
         .map_err(describe_status)?
         .into_inner();
+    print_events(events).await
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// gRPC address of a scheduler or of `verdict serve`.
+    #[arg(long, default_value = "http://127.0.0.1:50051", env = "VERDICT_SERVER")]
+    server: String,
+    /// Submission id, as printed by `verdict submit --detach`.
+    submission_id: String,
+}
+
+/// Prints an existing submission's results, following it until it is
+/// final. Exit codes as for `submit`.
+pub async fn watch(args: WatchArgs) -> Result<ExitCode> {
+    let mut client = connect(&args.server).await?;
+    let events = client
+        .watch_submission(WatchSubmissionRequest {
+            submission_id: args.submission_id.clone(),
+        })
+        .await
+        .map_err(describe_status)?
+        .into_inner();
+    print_events(events).await
+}
+
+async fn connect(server: &str) -> Result<GraderClient<tonic::transport::Channel>> {
+    let client = GraderClient::connect(server.to_owned())
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to {server} failed; check that `verdict serve` or a scheduler \
+                 listens there, and give --server as a URL such as http://127.0.0.1:50051"
+            )
+        })?;
+    Ok(client
+        .max_decoding_message_size(64 * 1024 * 1024)
+        .max_encoding_message_size(64 * 1024 * 1024))
+}
+
+/// Prints one row per finished test and a summary line. Exit codes: 0
+/// accepted, 2 graded with another verdict.
+async fn print_events(mut events: tonic::Streaming<SubmissionEvent>) -> Result<ExitCode> {
     let mut printed_header = false;
     while let Some(event) = events.message().await.map_err(describe_status)? {
         match event.event {

@@ -17,8 +17,11 @@ pub enum LogFormat {
 pub fn init_logging(format: LogFormat, default_level: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // Colours only on a terminal, never in a log file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -46,6 +49,7 @@ pub fn install_metrics(addr: SocketAddr) -> Result<()> {
         .context("setting histogram buckets")?
         .install()
         .with_context(|| format!("starting the metrics endpoint on {addr}"))?;
+    tracing::info!(address = %addr, "Prometheus metrics endpoint listening");
     verdict_scheduler::metrics::describe();
     verdict_worker::metrics::describe();
     Ok(())

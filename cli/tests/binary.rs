@@ -135,6 +135,26 @@ fn serve_and_submit_expose_metrics() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+
+    // The same program detached, then followed by id.
+    let detached = Command::new(binary())
+        .arg("submit")
+        .arg("--server")
+        .arg(format!("http://127.0.0.1:{grpc}"))
+        .arg("--detach")
+        .arg("--problem")
+        .arg(&problem)
+        .arg(&accepted)
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&detached.stdout).trim().to_owned();
+    let watched = Command::new(binary())
+        .args(["watch", "--server"])
+        .arg(format!("http://127.0.0.1:{grpc}"))
+        .arg(&id)
+        .output()
+        .unwrap();
+    let watched_stdout = String::from_utf8_lossy(&watched.stdout).into_owned();
     let scraped = http_get(metrics, "/metrics");
     // SIGTERM, not SIGKILL: a drained server removes its work dir mount
     // and cgroups.
@@ -148,6 +168,15 @@ fn serve_and_submit_expose_metrics() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("AC"), "no AC row in:\n{stdout}");
+    assert!(
+        detached.status.success(),
+        "submit --detach failed: {detached:?}"
+    );
+    assert!(watched.status.success(), "watch {id} failed: {watched:?}");
+    assert!(
+        watched_stdout.contains(&format!("submission {id}: finished AC")),
+        "watch did not follow {id} to the end:\n{watched_stdout}"
+    );
     assert!(
         stopped.success(),
         "verdict serve must exit cleanly on SIGTERM: {stopped}"
