@@ -183,7 +183,7 @@ fn format_row(row: &Row) -> String {
         .unwrap_or(0);
     let outcome = if row_matches(row) { "ok" } else { "MISMATCH" };
     let mut line = format!(
-        "{:<10} {:<45} expected {:<4} got {:<4} {:>6} ms {:>7.1} MiB  {}",
+        "{:<16} {:<58} expected {:<4} got {:<4} {:>6} ms {:>7.1} MiB  {}",
         row.problem,
         row.file,
         report::code(row.expected),

@@ -18,6 +18,9 @@
 //! `<own>/<cgroup_name>/supervisor` and then enables `memory`, `pids` and
 //! `cpu` in `<own>` and `<own>/<cgroup_name>`. If other processes remain in
 //! `<own>`, setup fails and says so. Sibling cgroups are never touched.
+//! `<own>` is read once per process, when its first slot is created, so
+//! later slots (under any name) are created beside the first one, not
+//! below the supervisor leaf; slot setup on v2 is serialized by a lock.
 //!
 //! The monitor reads the counters straight from files opened once per run
 //! (`pread` every poll), because cgroups-rs's stat calls read every file of
@@ -27,6 +30,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use cgroups_rs::fs::cgroup::{existing_path, get_cgroups_relative_paths};
@@ -145,18 +149,18 @@ impl SlotCgroup {
     }
 
     fn new_v2(name: &str, slot: u32) -> Result<SlotCgroup, SandboxError> {
-        let text = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| setup_io("reading /proc/self/cgroup", e))?;
-        let own = text
-            .lines()
-            .find_map(|line| line.strip_prefix("0::"))
-            .ok_or_else(|| {
-                setup_error(
-                    "reading /proc/self/cgroup",
-                    "no cgroup v2 entry (0::) found".to_string(),
-                )
-            })?;
-        let own_rel = PathBuf::from(own.trim_start_matches('/'));
+        // The lock is held for the whole setup, because two threads creating
+        // slots at once could otherwise write subtree_control while the
+        // other thread's move of the process is under way (EBUSY).
+        let mut base = lock_v2_base();
+        let own_rel = match base.as_ref() {
+            Some(own_rel) => own_rel.clone(),
+            None => {
+                let own_rel = read_own_v2_cgroup()?;
+                *base = Some(own_rel.clone());
+                own_rel
+            }
+        };
         let own_dir = Path::new(V2_ROOT).join(&own_rel);
         let subtree_dir = own_dir.join(name);
         create_dir(&subtree_dir)?;
@@ -199,6 +203,9 @@ impl Drop for SlotCgroup {
             // Remove `<own>/<name>` as well once its last slot is gone. The
             // rmdir fails with EBUSY while other slots (or, on v2, the
             // supervisor leaf holding this process) remain, which is fine.
+            // On v2 the lock keeps a slot being created under the same name
+            // from losing its parent between mkdir and subtree_control.
+            let _v2_setup = self.v2.then(lock_v2_base);
             if let Some(parent) = path.parent() {
                 for subsystem in handle(self.v2, controller, parent).subsystems() {
                     let _ = std::fs::remove_dir(subsystem.to_controller().path());
@@ -206,6 +213,33 @@ impl Drop for SlotCgroup {
             }
         }
     }
+}
+
+/// This process's cgroup v2 path (relative to the mount root) from before
+/// the first slot moved the process into its supervisor leaf. Later slots
+/// build on it, because `/proc/self/cgroup` then names the leaf, and a leaf
+/// that contains the process cannot enable controllers for a subtree.
+static V2_BASE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+fn lock_v2_base() -> MutexGuard<'static, Option<PathBuf>> {
+    // A panic while the lock was held leaves at worst a cgroup directory
+    // behind, so the stored path is still valid.
+    V2_BASE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read_own_v2_cgroup() -> Result<PathBuf, SandboxError> {
+    let text = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| setup_io("reading /proc/self/cgroup", e))?;
+    let own = text
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .ok_or_else(|| {
+            setup_error(
+                "reading /proc/self/cgroup",
+                "no cgroup v2 entry (0::) found".to_string(),
+            )
+        })?;
+    Ok(PathBuf::from(own.trim_start_matches('/')))
 }
 
 fn create_dir(path: &Path) -> Result<(), SandboxError> {
