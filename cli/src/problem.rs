@@ -70,7 +70,7 @@ pub fn expected_verdict(folder: &str) -> Option<Verdict> {
     })
 }
 
-/// Returns the problem directories under `dir`: `dir` itself when it holds
+/// Returns the problem directories under `dir`: `dir` itself when it contains
 /// a `problem.yaml`, else each direct subdirectory that does, sorted.
 pub fn find_problems(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.join("problem.yaml").is_file() {

@@ -4,7 +4,7 @@ use verdict_proto::v1::{
     test_result, LimitExceeded, Submission, SubmissionStatus, TestResult, Verdict,
 };
 
-/// The short code judges use for a verdict (AC, WA, TLE, ...).
+/// Returns the short code judges use for a verdict (AC, WA, TLE, ...).
 pub fn code(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Unspecified => "-",
@@ -22,7 +22,7 @@ pub fn code(verdict: Verdict) -> &'static str {
     }
 }
 
-/// The lowercase status name, such as `finished`.
+/// Returns the lowercase status name, such as `finished`.
 pub fn status_name(status: SubmissionStatus) -> &'static str {
     match status {
         SubmissionStatus::Unspecified => "unspecified",
@@ -43,7 +43,7 @@ pub fn is_final(status: SubmissionStatus) -> bool {
     )
 }
 
-/// The header matching `test_row`.
+/// Formats the header line of `test_row`'s columns.
 pub fn test_header() -> String {
     format!(
         "{:<4} {:<20} {:<8} {:>8} {:>8} {:>10} {:<10} {}",
@@ -51,7 +51,7 @@ pub fn test_header() -> String {
     )
 }
 
-/// One line per test: index, name, verdict, CPU and wall time, peak memory,
+/// Formats one test as a line: index, name, verdict, CPU and wall time, peak memory,
 /// exit status and the limit or checker message.
 pub fn test_row(test: &TestResult) -> String {
     let exit = match test.termination {
@@ -80,7 +80,7 @@ pub fn test_row(test: &TestResult) -> String {
     )
 }
 
-/// A one-line summary of a submission in its final state.
+/// Formats a one-line summary of a submission in its final state.
 pub fn summary(submission: &Submission) -> String {
     let mut line = format!(
         "submission {}: {} {}, score {}/{}",

@@ -204,7 +204,10 @@ fn load_test_dir(dir: &Path) -> Result<Vec<TestCase>> {
     }
     let tests = problem::load_tests(dir, "test")?;
     if tests.is_empty() {
-        bail!("{} holds no NAME.in / NAME.ans test pairs", dir.display());
+        bail!(
+            "--tests {}: no NAME.in / NAME.ans test pairs found",
+            dir.display()
+        );
     }
     Ok(tests)
 }

@@ -113,7 +113,7 @@ pub enum LangpackError {
     InvalidManifest { id: String, reason: String },
 }
 
-/// Every embedded langpack, sorted by id.
+/// Returns every embedded langpack, sorted by id.
 ///
 /// # Panics
 ///
@@ -141,12 +141,12 @@ pub fn try_all() -> Result<Vec<Langpack>, LangpackError> {
     Ok(packs)
 }
 
-/// The langpack with this id.
+/// Finds the langpack with this id.
 pub fn get(id: &str) -> Option<Langpack> {
     all().into_iter().find(|pack| pack.id == id)
 }
 
-/// The sorted union, without duplicates, of the Debian packages that
+/// Collects the sorted union, without duplicates, of the Debian packages that
 /// `packs` need (their `packages.txt` files).
 pub fn debian_packages(packs: &[Langpack]) -> Vec<String> {
     let mut packages: Vec<String> = packs
@@ -158,7 +158,7 @@ pub fn debian_packages(packs: &[Langpack]) -> Vec<String> {
     packages
 }
 
-/// The langpack for a file extension (without the dot), such as `py`.
+/// Finds the langpack for a file extension (without the dot), such as `py`.
 pub fn for_extension(extension: &str) -> Option<Langpack> {
     all()
         .into_iter()
@@ -166,7 +166,7 @@ pub fn for_extension(extension: &str) -> Option<Langpack> {
 }
 
 impl Langpack {
-    /// The compile command for these source file names, or `None` when the
+    /// Builds the compile command for these source file names, or `None` when the
     /// language has no compile step. The first source is the main file, and
     /// an empty list stands for `source_file` alone.
     pub fn compile_argv(&self, sources: &[String]) -> Option<Vec<String>> {
@@ -179,7 +179,7 @@ impl Langpack {
         Some(template::expand(&step.argv, &values))
     }
 
-    /// The run command for this main file and memory limit in bytes.
+    /// Builds the run command for this main file and memory limit in bytes.
     ///
     /// The first source is the main file, and an empty list stands for
     /// `source_file` alone. `memory_bytes` is the problem's limit without

@@ -43,7 +43,7 @@ use cgroups_rs::CgroupPid;
 
 use crate::SandboxError;
 
-/// Where the unified hierarchy is mounted on a v2-only host.
+/// Mount point of the unified hierarchy on a v2-only host.
 const V2_ROOT: &str = "/sys/fs/cgroup";
 /// v1 controllers a run needs; a missing one fails setup.
 const V1_REQUIRED: &[&str] = &["memory", "pids", "cpuacct"];

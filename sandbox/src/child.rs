@@ -278,7 +278,7 @@ fn check(plan: &ChildPlan, step: Step, result: libc::c_long) {
 /// namespaces, with `plan` prepared by the parent and its fds open.
 pub unsafe fn run_init(plan: &mut ChildPlan) -> ! {
     // A supervisor that dies (a crashed or killed worker) must take the run
-    // with it: nobody else would enforce its limits. Killing init kills the
+    // with it, because no other process enforces its limits. Killing init kills the
     // whole PID namespace. Setting this before the wait on the sync pipe
     // closes the race with a parent that died right after clone, because
     // that wait then sees EOF and init exits.

@@ -40,8 +40,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// Where a sandbox slot keeps its host-side state. One `Sandbox` per slot;
-/// a slot runs one command at a time.
+/// Host-side settings of one sandbox slot. Each slot has one `Sandbox`,
+/// which runs one command at a time.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// Host directory for this slot's work dir mount and scratch files.
@@ -72,7 +72,7 @@ pub struct InputFile {
     pub executable: bool,
 }
 
-/// What the command reads on stdin.
+/// Source of the command's stdin.
 #[derive(Debug, Clone, Default)]
 pub enum Stdin {
     #[default]
@@ -143,7 +143,7 @@ pub struct RunSpec {
     pub root: Option<PathBuf>,
 }
 
-/// How the command's last process ended.
+/// Exit status of the command's last process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitStatus {
@@ -163,7 +163,7 @@ pub enum LimitKind {
     FileSize,
 }
 
-/// What a run did and used.
+/// Outcome of a run: how it ended and the resources it used.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunOutcome {
     pub status: ExitStatus,
@@ -214,8 +214,9 @@ pub struct Sandbox {
     config: SandboxConfig,
     /// Host mount point of the sandbox root (in the child's namespace only).
     root_dir: PathBuf,
-    passwd: PathBuf,
-    group: PathBuf,
+    /// Contents of the sandbox's `/etc/passwd` and `/etc/group`.
+    passwd: Vec<u8>,
+    group: Vec<u8>,
     workdir: workdir::WorkDir,
     cgroup: cgroup::SlotCgroup,
     policy: seccomp::CompiledPolicy,
@@ -240,9 +241,7 @@ impl Sandbox {
         run::check_searchable_ancestors(&config.state_dir)?;
 
         let (_, program_host_id) = run::host_ids(config.slot);
-        let passwd = slot_dir.join("passwd");
-        let group = slot_dir.join("group");
-        run::write_account_files(&passwd, &group)?;
+        let (passwd, group) = run::account_files();
 
         let workdir =
             workdir::WorkDir::new(slot_dir.join("box"), program_host_id, program_host_id)?;

@@ -67,8 +67,8 @@ pub struct RootSources<'a> {
     pub root: &'a Path,
     /// The slot's work dir, bound at `/box`.
     pub workdir: &'a Path,
-    pub passwd: &'a Path,
-    pub group: &'a Path,
+    pub passwd: &'a [u8],
+    pub group: &'a [u8],
     /// Host directory the system directories and `/etc` entries are bound
     /// from: `/` for the host's own.
     pub system_root: &'a Path,
@@ -120,18 +120,17 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Writes the contents of host file `source` to `inside` in the root
-    /// tmpfs, which becomes read-only with the rest of the root.
-    fn write_file(&mut self, inside: &Path, source: &Path) -> Result<(), SandboxError> {
+    /// Writes `contents` to `inside` in the root tmpfs, which becomes
+    /// read-only with the rest of the root.
+    fn write_file(&mut self, inside: &Path, contents: &[u8]) -> Result<(), SandboxError> {
         if let Some(parent) = inside.parent() {
             self.mkdir_all(parent)?;
         }
-        let contents = std::fs::read(source).map_err(|e| SandboxError::Setup {
-            step: "reading a file for the sandbox root",
-            source: e,
-        })?;
         let path = cstring(&self.inside(inside))?;
-        self.ops.push(MountOp::WriteFile { path, contents });
+        self.ops.push(MountOp::WriteFile {
+            path,
+            contents: contents.to_vec(),
+        });
         Ok(())
     }
 

@@ -29,7 +29,8 @@ use crate::{
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Open files allowed per process (RLIMIT_NOFILE).
 const MAX_OPEN_FILES: u64 = 256;
-/// Size of the root tmpfs, which only holds mount points.
+/// Size of the root tmpfs, which contains only mount points and the
+/// account files.
 const ROOT_TMPFS: &str = "mode=755,size=1m,nr_inodes=4096";
 /// How long to wait for the init to go after it was killed.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -72,20 +73,16 @@ pub fn check_searchable_ancestors(dir: &Path) -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// Writes the sandbox's `/etc/passwd` and `/etc/group`.
-pub fn write_account_files(passwd: &Path, group: &Path) -> Result<(), SandboxError> {
+/// Builds the contents of the sandbox's `/etc/passwd` and `/etc/group`,
+/// which each run writes into its root tmpfs.
+pub fn account_files() -> (Vec<u8>, Vec<u8>) {
     let users = format!(
         "root:x:0:0:root:/root:/usr/sbin/nologin\n\
          sandbox:x:{PROGRAM_ID}:{PROGRAM_ID}:sandbox:/box:/usr/sbin/nologin\n\
          nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
     );
     let groups = format!("root:x:0:\nsandbox:x:{PROGRAM_ID}:\nnogroup:x:65534:\n");
-    for (path, text) in [(passwd, users), (group, groups)] {
-        std::fs::write(path, text).map_err(|e| setup("writing the sandbox's account files", e))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| setup("writing the sandbox's account files", e))?;
-    }
-    Ok(())
+    (users.into_bytes(), groups.into_bytes())
 }
 
 /// Checks the parts of a spec that would otherwise fail deep inside a run.
@@ -209,7 +206,7 @@ fn rlimits(spec: &RunSpec) -> Vec<(libc::__rlimit_resource_t, libc::rlim_t)> {
         // legacy mmap layout.
         (libc::RLIMIT_STACK, limits.memory_bytes),
         // sched_setscheduler is allowed because Mono sets SCHED_OTHER on its
-        // threads; a zero real-time priority ceiling keeps a program from
+        // threads. A zero real-time priority ceiling keeps a program from
         // picking a real-time policy that would starve other slots.
         (libc::RLIMIT_RTPRIO, 0),
         (libc::RLIMIT_NICE, 0),

@@ -35,7 +35,7 @@ const SELF_TEST_LIMITS: Limits = Limits {
     output_bytes: 1024 * 1024,
 };
 
-/// What one langpack's self-test found.
+/// Result of one langpack's self-test.
 #[derive(Debug, Clone)]
 pub struct SelfTestReport {
     pub language: String,
