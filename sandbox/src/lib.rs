@@ -33,6 +33,7 @@ mod monitor;
 mod mounts;
 mod run;
 pub mod seccomp;
+mod syscall_names;
 mod workdir;
 
 use std::path::PathBuf;
