@@ -1,10 +1,14 @@
-//! Per-slot and per-run cgroups (Linux only), on cgroup v1 and v2.
+//! The slot's cgroup (Linux only), on cgroup v1 and v2.
 //!
 //! Layout, below this process's own cgroup as read from `/proc/self/cgroup`:
 //! `<own>/<cgroup_name>/slot-N` is created by [`SlotCgroup::new`] and
-//! removed on drop; each run gets a fresh child `slot-N/run`, so every
-//! counter (CPU time, peak memory, OOM kills) starts at zero and page cache
-//! charged by one run is not billed to the next.
+//! removed on drop. The slot's init is moved into it once, so every
+//! process of every run is born inside it and no run pays for a move
+//! (writing `cgroup.procs` waits for an RCU grace period, milliseconds).
+//! The counters are cumulative, so a run's CPU time, OOM kills and
+//! rejected forks are differences from [`SlotCgroup::begin`], and the
+//! kernel's peak memory is reset there. Limits are rewritten only when
+//! they change. The idle init adds a few pages and no CPU time.
 //!
 //! On v1 each controller is its own hierarchy with its own path for this
 //! process (on this kind of host, memory sits under `/process_api/<id>`
@@ -22,7 +26,7 @@
 //! later slots (under any name) are created beside the first one, not
 //! below the supervisor leaf; slot setup on v2 is serialized by a lock.
 //!
-//! The monitor reads the counters straight from files opened once per run
+//! The monitor reads the counters straight from files opened once per slot
 //! (`pread` every poll), because cgroups-rs's stat calls read every file of
 //! a controller and the poll runs every 10 ms.
 
@@ -36,9 +40,7 @@ use std::time::{Duration, Instant};
 use cgroups_rs::fs::cgroup::{existing_path, get_cgroups_relative_paths};
 use cgroups_rs::fs::freezer::FreezerController;
 use cgroups_rs::fs::hierarchies::{self, V1, V2};
-use cgroups_rs::fs::memory::MemController;
-use cgroups_rs::fs::pid::PidController;
-use cgroups_rs::fs::{Cgroup, Hierarchy, MaxValue};
+use cgroups_rs::fs::{Cgroup, Hierarchy};
 use cgroups_rs::CgroupPid;
 
 use crate::SandboxError;
@@ -71,6 +73,10 @@ pub struct SlotCgroup {
     slot_paths: Vec<(&'static str, PathBuf)>,
     /// v1 only: whether a freezer hierarchy is mounted (used for killing).
     freezer: bool,
+    /// Opened at the first run.
+    counters: Option<Counters>,
+    /// (memory bytes, processes) written for the last run.
+    limits: Option<(u64, u32)>,
 }
 
 impl SlotCgroup {
@@ -84,14 +90,19 @@ impl SlotCgroup {
             Self::new_v1(name, slot)?
         };
 
-        // A crashed process may have left processes or the run cgroup.
-        if let Ok(stale) = RunCgroup::load(&slot_cgroup) {
-            tracing::warn!(
-                slot,
-                "removing a stale run cgroup left by an earlier process"
-            );
-            stale.kill_and_wait();
-            stale.delete();
+        // A process that crashed may have left processes behind (normally
+        // they die with it), or the `run` child of an older layout.
+        if !slot_cgroup.kill_and_wait() {
+            return Err(setup_error(
+                "emptying the slot cgroup",
+                "processes of an earlier run survive in it".to_string(),
+            ));
+        }
+        for (controller, path) in &slot_cgroup.slot_paths {
+            let stale = handle(v2, controller, &path.join("run"));
+            if stale.exists() {
+                let _ = stale.delete();
+            }
         }
         Ok(slot_cgroup)
     }
@@ -145,6 +156,8 @@ impl SlotCgroup {
             v2: false,
             slot_paths,
             freezer,
+            counters: None,
+            limits: None,
         })
     }
 
@@ -176,24 +189,26 @@ impl SlotCgroup {
             enable_controllers(&own_dir)?;
         }
         enable_controllers(&subtree_dir)?;
+        // The slot is a leaf: its init and runs live in it, so no
+        // controllers are enabled below it.
         let slot_dir = subtree_dir.join(format!("slot-{slot}"));
         create_dir(&slot_dir)?;
-        enable_controllers(&slot_dir)?;
 
         Ok(SlotCgroup {
             v2: true,
             slot_paths: vec![("unified", own_rel.join(name).join(format!("slot-{slot}")))],
             freezer: true,
+            counters: None,
+            limits: None,
         })
     }
 }
 
 impl Drop for SlotCgroup {
     fn drop(&mut self) {
-        if let Ok(run) = RunCgroup::load(self) {
-            run.kill_and_wait();
-            run.delete();
-        }
+        // The slot's init is gone by now; this catches anything left.
+        self.kill_and_wait();
+        self.counters = None;
         for (controller, path) in &self.slot_paths {
             let cgroup = handle(self.v2, controller, path);
             if let Err(e) = cgroup.delete() {
@@ -292,172 +307,98 @@ fn handle(v2: bool, controller: &str, path: &Path) -> Cgroup {
     }
 }
 
-/// Counters and limits of one run.
-pub struct RunCgroup {
-    v2: bool,
-    /// One handle per v1 controller, or one for v2, keyed by controller.
-    groups: Vec<(&'static str, Cgroup)>,
-    freezer: bool,
+/// Counter files of the slot cgroup, opened once per slot and read with
+/// `pread`.
+struct Counters {
     /// `cpuacct.usage` (v1, ns) or `cpu.stat` (v2, `usage_usec`).
-    cpu_file: Option<File>,
+    cpu: File,
     /// `memory.usage_in_bytes` (v1) or `memory.current` (v2).
-    memory_file: Option<File>,
-    /// Highest memory use seen by polling; the fallback when the kernel
-    /// keeps no peak (v2 before Linux 5.19).
+    memory: File,
+    /// `memory.max_usage_in_bytes` (v1) or `memory.peak` (v2), opened for
+    /// writing too, because a write resets it (on v2 only for reads
+    /// through the same open file, Linux 6.12+).
+    peak: Option<File>,
+    /// `memory.oom_control` (v1) or `memory.events` (v2).
+    oom: File,
+    pids_events: File,
+}
+
+/// Counter values at the start of a run; the slot's counters are
+/// cumulative, so a run's usage is the difference.
+pub struct RunStart {
+    cpu: Duration,
+    oom_kills: u64,
+    pids_hits: u64,
+    /// Whether the kernel's peak was reset for this run; if not, only the
+    /// polled peak is reported.
+    peak_reset: bool,
     observed_peak: u64,
 }
 
-impl RunCgroup {
-    fn paths(slot: &SlotCgroup) -> Vec<(&'static str, PathBuf)> {
-        slot.slot_paths
+impl SlotCgroup {
+    fn groups(&self) -> Vec<(&'static str, Cgroup)> {
+        self.slot_paths
             .iter()
-            .map(|(c, p)| (*c, p.join("run")))
+            .map(|(c, p)| (*c, handle(self.v2, c, p)))
             .collect()
     }
 
-    /// Opens handles to an existing `run` child; fails if there is none.
-    fn load(slot: &SlotCgroup) -> Result<RunCgroup, SandboxError> {
-        let groups: Vec<(&'static str, Cgroup)> = Self::paths(slot)
-            .into_iter()
-            .map(|(c, p)| (c, handle(slot.v2, c, &p)))
-            .collect();
-        if !groups.iter().any(|(_, g)| g.exists()) {
-            return Err(setup_error(
-                "loading the run cgroup",
-                "none exists".to_string(),
-            ));
-        }
-        Ok(RunCgroup {
-            v2: slot.v2,
-            groups,
-            freezer: slot.freezer,
-            cpu_file: None,
-            memory_file: None,
-            observed_peak: 0,
-        })
-    }
-
-    /// Creates a fresh `run` child of the slot cgroup and sets its limits:
-    /// memory without swap, process count.
-    pub fn create(
-        slot: &SlotCgroup,
-        memory_bytes: u64,
-        max_processes: u32,
-    ) -> Result<RunCgroup, SandboxError> {
-        let mut groups = Vec::new();
-        for (controller, path) in Self::paths(slot) {
-            let cgroup = handle(slot.v2, controller, &path);
-            if slot.v2 {
-                // Plain mkdir: cgroups-rs's v2 create would also write
-                // subtree_control of every ancestor.
-                create_dir(&Path::new(V2_ROOT).join(&path))?;
-            } else {
-                cgroup.create().map_err(|e| {
-                    setup_error(
-                        "creating the run cgroup",
-                        format!("{controller} at {}: {e}", path.display()),
-                    )
-                })?;
-            }
-            groups.push((controller, cgroup));
-        }
-        let mut run = RunCgroup {
-            v2: slot.v2,
-            groups,
-            freezer: slot.freezer,
-            cpu_file: None,
-            memory_file: None,
-            observed_peak: 0,
-        };
-        run.set_limits(memory_bytes, max_processes)?;
-        run.cpu_file =
-            Some(run.open_counter(if run.v2 { "cpu.stat" } else { "cpuacct.usage" }, "cpuacct")?);
-        run.memory_file = Some(run.open_counter(
-            if run.v2 {
-                "memory.current"
-            } else {
-                "memory.usage_in_bytes"
-            },
-            "memory",
-        )?);
-        Ok(run)
-    }
-
-    fn group(&self, controller: &str) -> Option<&Cgroup> {
-        if self.v2 {
-            return self.groups.first().map(|(_, g)| g);
-        }
-        self.groups
-            .iter()
-            .find(|(c, _)| *c == controller)
-            .map(|(_, g)| g)
-    }
-
-    /// The directory of `controller` for this run (any controller on v2).
+    /// The directory of `controller` for this slot (any controller on v2).
     fn dir(&self, controller: &str) -> Option<PathBuf> {
-        let group = self.group(controller)?;
+        let (name, path) = if self.v2 {
+            self.slot_paths.first()?
+        } else {
+            self.slot_paths.iter().find(|(c, _)| *c == controller)?
+        };
+        let group = handle(self.v2, name, path);
         let subsystem = group.subsystems().first()?;
         Some(subsystem.to_controller().path().to_path_buf())
     }
 
-    fn open_counter(&self, file: &str, controller: &str) -> Result<File, SandboxError> {
+    fn open_counter(&self, file: &str, controller: &str, write: bool) -> Result<File, SandboxError> {
         let dir = self.dir(controller).ok_or_else(|| {
             setup_error("opening cgroup counters", format!("no {controller} cgroup"))
         })?;
-        File::open(dir.join(file)).map_err(|e| {
-            setup_error(
-                "opening cgroup counters",
-                format!("{}: {e}", dir.join(file).display()),
-            )
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(dir.join(file))
+            .map_err(|e| {
+                setup_error(
+                    "opening cgroup counters",
+                    format!("{}: {e}", dir.join(file).display()),
+                )
+            })
+    }
+
+    fn open_counters(&self) -> Result<Counters, SandboxError> {
+        let v2 = self.v2;
+        let pick = |v1_name: &'static str, v2_name: &'static str| if v2 { v2_name } else { v1_name };
+        Ok(Counters {
+            cpu: self.open_counter(pick("cpuacct.usage", "cpu.stat"), "cpuacct", false)?,
+            memory: self.open_counter(
+                pick("memory.usage_in_bytes", "memory.current"),
+                "memory",
+                false,
+            )?,
+            // Missing before Linux 5.19 on v2.
+            peak: self
+                .open_counter(pick("memory.max_usage_in_bytes", "memory.peak"), "memory", true)
+                .ok(),
+            oom: self.open_counter(pick("memory.oom_control", "memory.events"), "memory", false)?,
+            pids_events: self.open_counter("pids.events", "pids", false)?,
         })
     }
 
-    fn set_limits(&self, memory_bytes: u64, max_processes: u32) -> Result<(), SandboxError> {
-        let memory = self
-            .group("memory")
-            .and_then(|g| g.controller_of::<MemController>())
-            .ok_or_else(|| setup_error("setting the memory limit", "no memory cgroup".into()))?;
-        let limit = i64::try_from(memory_bytes).unwrap_or(i64::MAX);
-        memory
-            .set_limit(limit)
-            .map_err(|e| setup_error("setting the memory limit", e.to_string()))?;
-
-        // Without swap off, a run could exceed its limit by swapping. v1
-        // names the limit of memory plus swap; it must be at least the
-        // memory limit, so it is written second.
-        let memory_dir = self.dir("memory").unwrap_or_default();
-        if self.v2 {
-            let swap_max = memory_dir.join("memory.swap.max");
-            if swap_max.exists() {
-                std::fs::write(&swap_max, "0")
-                    .map_err(|e| setup_io("disabling swap for the run", e))?;
-            }
-        } else if memory_dir.join("memory.memsw.limit_in_bytes").exists() {
-            memory
-                .set_memswap_limit(limit)
-                .map_err(|e| setup_error("disabling swap for the run", e.to_string()))?;
-        }
-
-        let pids = self
-            .group("pids")
-            .and_then(|g| g.controller_of::<PidController>())
-            .ok_or_else(|| setup_error("setting the process limit", "no pids cgroup".into()))?;
-        // The namespace's init lives in the same cgroup, so it gets one task
-        // on top of the program's `max_processes`.
-        pids.set_pid_max(MaxValue::Value(i64::from(max_processes) + 1))
-            .map_err(|e| setup_error("setting the process limit", e.to_string()))?;
-        Ok(())
-    }
-
-    /// Moves `pid` (the sandbox's init, before it runs anything) into
-    /// every controller of the run.
+    /// Moves `pid` (the slot's init, before it runs anything) into every
+    /// controller of the slot.
     pub fn add_process(&self, pid: u32) -> Result<(), SandboxError> {
-        for (controller, group) in &self.groups {
+        for (controller, group) in self.groups() {
             group
                 .add_task_by_tgid(CgroupPid::from(u64::from(pid)))
                 .map_err(|e| {
                     setup_error(
-                        "moving the sandbox into its cgroup",
+                        "moving the slot's init into its cgroup",
                         format!("{controller}: {e}"),
                     )
                 })?;
@@ -465,75 +406,160 @@ impl RunCgroup {
         Ok(())
     }
 
-    /// CPU time used by every process of the run so far.
-    pub fn cpu_time(&self) -> Duration {
-        let Some(file) = &self.cpu_file else {
+    /// Sets the memory limit (without swap) and the process limit of the
+    /// next run; writes only what changed since the last run.
+    pub fn set_limits(&mut self, memory_bytes: u64, max_processes: u32) -> Result<(), SandboxError> {
+        if self.limits == Some((memory_bytes, max_processes)) {
+            return Ok(());
+        }
+        self.limits = None;
+        let memory_dir = self
+            .dir("memory")
+            .ok_or_else(|| setup_error("setting the memory limit", "no memory cgroup".into()))?;
+        let write = |file: &str, value: String| {
+            std::fs::write(memory_dir.join(file), &value).map_err(|e| {
+                setup_error(
+                    "setting the memory limit",
+                    format!("writing {value} to {}: {e}", memory_dir.join(file).display()),
+                )
+            })
+        };
+        if self.v2 {
+            write("memory.max", memory_bytes.to_string())?;
+            // Without swap off, a run could exceed its limit by swapping.
+            if memory_dir.join("memory.swap.max").exists() {
+                write("memory.swap.max", "0".into())?;
+            }
+        } else if memory_dir.join("memory.memsw.limit_in_bytes").exists() {
+            // v1 limits memory plus swap, which must stay at least the
+            // memory limit: raise it first, or lower it last.
+            let raising = read_number(&memory_dir.join("memory.limit_in_bytes"))
+                .is_some_and(|current| memory_bytes > current);
+            if raising {
+                write("memory.memsw.limit_in_bytes", memory_bytes.to_string())?;
+                write("memory.limit_in_bytes", memory_bytes.to_string())?;
+            } else {
+                write("memory.limit_in_bytes", memory_bytes.to_string())?;
+                write("memory.memsw.limit_in_bytes", memory_bytes.to_string())?;
+            }
+        } else {
+            write("memory.limit_in_bytes", memory_bytes.to_string())?;
+        }
+
+        let pids_dir = self
+            .dir("pids")
+            .ok_or_else(|| setup_error("setting the process limit", "no pids cgroup".into()))?;
+        // The slot's init lives in the same cgroup, so it gets one task on
+        // top of the program's `max_processes`.
+        let pids = u64::from(max_processes) + 1;
+        std::fs::write(pids_dir.join("pids.max"), pids.to_string())
+            .map_err(|e| setup_io("setting the process limit", e))?;
+        self.limits = Some((memory_bytes, max_processes));
+        Ok(())
+    }
+
+    /// Starts a run's accounting: resets the kernel's peak and notes the
+    /// cumulative counters.
+    pub fn begin(&mut self) -> Result<RunStart, SandboxError> {
+        if self.counters.is_none() {
+            self.counters = Some(self.open_counters()?);
+        }
+        let peak_reset = self
+            .counters
+            .as_ref()
+            .and_then(|c| c.peak.as_ref())
+            .is_some_and(|file| file.write_at(b"0", 0).is_ok());
+        Ok(RunStart {
+            cpu: self.cpu_time_total(),
+            oom_kills: self.oom_kills_total(),
+            pids_hits: self.pids_limit_hits_total(),
+            peak_reset,
+            observed_peak: 0,
+        })
+    }
+
+    fn cpu_time_total(&self) -> Duration {
+        let Some(counters) = &self.counters else {
             return Duration::ZERO;
         };
-        let text = read_counter_file(file);
+        let text = read_counter_file(&counters.cpu);
         if self.v2 {
-            let usec = stat_field(&text, "usage_usec").unwrap_or(0);
-            Duration::from_micros(usec)
+            Duration::from_micros(stat_field(&text, "usage_usec").unwrap_or(0))
         } else {
             Duration::from_nanos(text.trim().parse().unwrap_or(0))
         }
     }
 
+    fn oom_kills_total(&self) -> u64 {
+        self.counters
+            .as_ref()
+            .and_then(|c| stat_field(&read_counter_file(&c.oom), "oom_kill"))
+            .unwrap_or(0)
+    }
+
+    fn pids_limit_hits_total(&self) -> u64 {
+        self.counters
+            .as_ref()
+            .and_then(|c| stat_field(&read_counter_file(&c.pids_events), "max"))
+            .unwrap_or(0)
+    }
+
+    /// CPU time of every process of the run so far (the idle init adds
+    /// next to nothing).
+    pub fn cpu_time(&self, start: &RunStart) -> Duration {
+        self.cpu_time_total().saturating_sub(start.cpu)
+    }
+
     /// Reads current memory use and remembers the highest value seen.
-    pub fn poll_memory(&mut self) -> u64 {
-        let Some(file) = &self.memory_file else {
-            return 0;
-        };
-        let current = read_counter_file(file).trim().parse().unwrap_or(0);
-        self.observed_peak = self.observed_peak.max(current);
-        current
+    pub fn poll_memory(&self, start: &mut RunStart) {
+        if let Some(counters) = &self.counters {
+            let current = read_counter_file(&counters.memory)
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            start.observed_peak = start.observed_peak.max(current);
+        }
     }
 
-    /// Peak memory of the run: the kernel's record where it keeps one,
-    /// else the highest value polling saw.
-    pub fn peak_memory(&self) -> u64 {
-        let file = if self.v2 {
-            "memory.peak"
+    /// Peak memory of the run: the kernel's record where it could be reset
+    /// for the run, else the highest value polling saw.
+    pub fn peak_memory(&self, start: &RunStart) -> u64 {
+        let kernel_peak = if start.peak_reset {
+            self.counters
+                .as_ref()
+                .and_then(|c| c.peak.as_ref())
+                .and_then(|file| read_counter_file(file).trim().parse::<u64>().ok())
         } else {
-            "memory.max_usage_in_bytes"
+            None
         };
-        let kernel_peak = self
-            .dir("memory")
-            .and_then(|d| std::fs::read_to_string(d.join(file)).ok())
-            .and_then(|t| t.trim().parse::<u64>().ok());
-        kernel_peak.unwrap_or(0).max(self.observed_peak)
+        kernel_peak.unwrap_or(0).max(start.observed_peak)
     }
 
-    /// OOM kills in this run (the cgroup is fresh, so no delta is needed).
-    pub fn oom_kills(&self) -> u64 {
-        let (file, key) = if self.v2 {
-            ("memory.events", "oom_kill")
-        } else {
-            ("memory.oom_control", "oom_kill")
-        };
-        self.dir("memory")
-            .and_then(|d| std::fs::read_to_string(d.join(file)).ok())
-            .and_then(|t| stat_field(&t, key))
-            .unwrap_or(0)
+    /// OOM kills in the slot since the run started.
+    pub fn oom_kills(&self, start: &RunStart) -> u64 {
+        self.oom_kills_total().saturating_sub(start.oom_kills)
     }
 
-    /// Returns how many forks the pids limit rejected in this run.
-    pub fn pids_limit_hits(&self) -> u64 {
-        self.dir("pids")
-            .and_then(|d| std::fs::read_to_string(d.join("pids.events")).ok())
-            .and_then(|t| stat_field(&t, "max"))
-            .unwrap_or(0)
+    /// Forks the pids limit rejected since the run started.
+    pub fn pids_limit_hits(&self, start: &RunStart) -> u64 {
+        self.pids_limit_hits_total().saturating_sub(start.pids_hits)
     }
 
     fn procs(&self) -> Vec<CgroupPid> {
-        let mut all: Vec<CgroupPid> = self.groups.iter().flat_map(|(_, g)| g.procs()).collect();
+        let mut all: Vec<CgroupPid> = self
+            .groups()
+            .iter()
+            .flat_map(|(_, g)| g.procs())
+            .collect();
         all.sort();
         all.dedup();
         all
     }
 
-    /// Kills every process in the cgroup and waits (up to 5 s) until it is
-    /// empty. Returns whether it became empty.
+    /// Kills every process in the slot cgroup (the init included) and
+    /// waits (up to 5 s) until it is empty. Returns whether it became
+    /// empty. Used when the init is gone or stuck; a run's own processes
+    /// are killed by the init.
     ///
     /// v2 uses `cgroup.kill` (Linux 5.14+), which cannot miss a process
     /// that forks meanwhile. v1 freezes the cgroup first so nothing can fork
@@ -548,7 +574,7 @@ impl RunCgroup {
                 return true;
             }
             if Instant::now() >= deadline {
-                tracing::error!(left = procs.len(), "run cgroup did not become empty");
+                tracing::error!(left = procs.len(), "slot cgroup did not become empty");
                 return false;
             }
             if round.is_multiple_of(10) {
@@ -560,16 +586,17 @@ impl RunCgroup {
     }
 
     fn kill_round(&self, procs: &[CgroupPid]) {
+        let groups = self.groups();
+        let group = |name: &str| groups.iter().find(|(c, _)| *c == name).map(|(_, g)| g);
         if self.v2 {
-            if let Some(group) = self.group("unified") {
+            if let Some(group) = group("unified") {
                 if group.kill().is_ok() {
                     return;
                 }
             }
         }
         let freezer = if self.freezer {
-            self.group("freezer")
-                .and_then(|g| g.controller_of::<FreezerController>())
+            group("freezer").and_then(|g| g.controller_of::<FreezerController>())
         } else {
             None
         };
@@ -591,21 +618,15 @@ impl RunCgroup {
         if frozen {
             if let Some(f) = freezer {
                 if let Err(e) = f.thaw() {
-                    tracing::warn!(error = %e, "thawing the run cgroup failed");
+                    tracing::warn!(error = %e, "thawing the slot cgroup failed");
                 }
             }
         }
     }
+}
 
-    /// Removes the run's cgroup directories; logs failures.
-    pub fn delete(&self) {
-        for (controller, group) in &self.groups {
-            if let Err(e) = group.delete() {
-                tracing::warn!(controller, path = group.path(), error = %e,
-                    "removing the run cgroup failed");
-            }
-        }
-    }
+fn read_number(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 fn read_counter_file(file: &File) -> String {

@@ -1,26 +1,64 @@
-//! Code that runs in the cloned child: the namespace init and the program
-//! process it forks (Linux only).
+//! Code that runs in the slot's init and in the program process it forks
+//! (Linux only).
 //!
-//! The caller of `Sandbox::run` is multi-threaded, and after `clone` only
-//! the cloning thread exists in the child. Another thread may have held the
+//! The slot's init is cloned once per slot from the supervisor into new
+//! user, PID, mount, network, IPC and UTS namespaces. It builds the
+//! sandbox root, pivots into it and then serves runs: for each request it
+//! forks the program with `CLONE_VM | CLONE_VFORK` (no copy of its address
+//! space, so starting a run costs about what `posix_spawn` costs), waits
+//! for it, kills whatever the program left behind and reports the wait
+//! status. It is PID 1 of the slot's PID namespace, so every process of a
+//! run is its descendant, and its death takes them all down.
+//!
+//! The supervisor is multi-threaded, and after `clone` only the cloning
+//! thread exists in the child. Another thread may have held the
 //! allocator's lock or any other lock at that instant, so everything here
-//! uses only raw syscalls through `libc` and data prepared by the parent in
-//! [`ChildPlan`]: no allocation, no locks, no panics (a panic would
-//! allocate). Failures are reported to the parent as fixed-size records on
-//! the status pipe and end the child with `_exit`.
+//! uses only raw syscalls through `libc` and data prepared by the
+//! supervisor ([`SlotPlan`] before the clone, [`RunPlan`] in shared memory
+//! per run): no allocation, no locks, no panics (a panic would allocate).
+//!
+//! Messages on the control socket (`SOCK_SEQPACKET`, so each is one
+//! datagram) are 16 bytes, `[kind, a, b, 0]` as native-endian `u32`s.
 
 use std::ffi::CString;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_int, c_void};
 
-/// Records written on the status pipe, 16 bytes each (below `PIPE_BUF`,
-/// so each write is atomic): `[kind, a, b, 0]` as native-endian `u32`s.
+use crate::shared::RunPlan;
+
+/// Length of every control message.
 pub const RECORD_LEN: usize = 16;
-/// `a` is a [`Step`] id and `b` the errno: setup failed, nothing ran.
-pub const RECORD_SETUP_FAILED: u32 = 1;
+
+// Supervisor to init.
+/// The id maps are written and the init is in its cgroup: set up.
+pub const REQUEST_GO: u32 = 1;
+/// Start the run whose plan is in shared memory; carries the program's
+/// stdin, stdout and stderr as `SCM_RIGHTS`.
+pub const REQUEST_RUN: u32 = 2;
+/// Kill every process of the current run.
+pub const REQUEST_KILL: u32 = 3;
+/// Mount fresh tmpfs file systems over the directories in bit set `a`
+/// ([`RESET_BOX`], [`RESET_TMP`], [`RESET_SHM`]) with the options in the
+/// shared plan.
+pub const REQUEST_RESET: u32 = 4;
+
+pub const RESET_BOX: u32 = 1;
+pub const RESET_TMP: u32 = 2;
+pub const RESET_SHM: u32 = 4;
+
+// Init (or program process) to supervisor.
+/// The root is built; runs may start.
+pub const RECORD_READY: u32 = 10;
+/// `a` is a [`Step`] id and `b` the errno: setup failed.
+pub const RECORD_SETUP_FAILED: u32 = 11;
 /// `a` is the errno of the last `execve` attempt.
-pub const RECORD_EXEC_FAILED: u32 = 2;
-/// `a` is the program's wait status as returned by `waitpid`.
-pub const RECORD_PROGRAM_ENDED: u32 = 3;
+pub const RECORD_EXEC_FAILED: u32 = 12;
+/// `a` is the program's wait status as returned by `waitpid`; every
+/// process of the run is gone.
+pub const RECORD_PROGRAM_ENDED: u32 = 13;
+/// The reset request is done.
+pub const RECORD_RESET_DONE: u32 = 14;
+/// Carries the seccomp notification fd of the program as `SCM_RIGHTS`.
+pub const RECORD_LISTENER: u32 = 15;
 
 /// The inside uid and gid of the program.
 pub const PROGRAM_ID: u32 = 1000;
@@ -47,7 +85,10 @@ pub enum Step {
     DetachOldRoot,
     RemountRootReadOnly,
     SetHostname,
+    SlotInitResources,
+    ResetTmpfs,
     ForkProgram,
+    IpcNamespace,
     NewSession,
     Stdio,
     Rlimit,
@@ -78,7 +119,10 @@ const STEPS: &[Step] = &[
     Step::DetachOldRoot,
     Step::RemountRootReadOnly,
     Step::SetHostname,
+    Step::SlotInitResources,
+    Step::ResetTmpfs,
     Step::ForkProgram,
+    Step::IpcNamespace,
     Step::NewSession,
     Step::Stdio,
     Step::Rlimit,
@@ -124,7 +168,12 @@ impl Step {
             Step::DetachOldRoot => "detaching the old root",
             Step::RemountRootReadOnly => "remounting the sandbox root read-only",
             Step::SetHostname => "setting the hostname",
+            Step::SlotInitResources => {
+                "preparing the slot's init (signalfd, child stack, /proc/sys/kernel/ns_last_pid)"
+            }
+            Step::ResetTmpfs => "mounting a fresh /box, /tmp or /dev/shm",
             Step::ForkProgram => "forking the program process",
+            Step::IpcNamespace => "creating the run's IPC namespace",
             Step::NewSession => "starting a new session",
             Step::Stdio => "setting up stdin, stdout and stderr",
             Step::Rlimit => "setting resource limits",
@@ -182,35 +231,36 @@ pub enum MountOp {
     },
 }
 
-/// Everything the child needs, prepared by the parent before `clone`.
-pub struct ChildPlan {
+/// Everything the slot's init needs, prepared by the supervisor before
+/// `clone`.
+pub struct SlotPlan {
     pub root: CString,
     pub root_data: CString,
     pub ops: Vec<MountOp>,
     pub hostname: &'static [u8],
-    pub workdir: CString,
-    /// Absolute paths to try with `execve`, in `PATH` order.
-    pub exec_candidates: Vec<CString>,
-    /// Null-terminated pointer arrays into `_argv` and `_envp`.
-    pub argv: Vec<*const c_char>,
-    pub envp: Vec<*const c_char>,
-    pub _argv: Vec<CString>,
-    pub _envp: Vec<CString>,
-    /// (resource, soft = hard limit).
-    pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
-    pub stdin_fd: i32,
-    pub stdout_fd: i32,
-    pub stderr_fd: i32,
-    pub status_fd: i32,
-    pub sync_fd: i32,
+    /// Inside paths of the directories a reset mounts afresh.
+    pub box_dir: CString,
+    pub tmp_dir: CString,
+    pub shm_dir: CString,
+    /// Mount options of a fresh `/dev/shm`.
+    pub shm_options: CString,
+    pub control_fd: i32,
     pub cap_last_cap: u32,
     /// Installed first: it must still allow `seccomp` for the second.
     pub enosys_filter: libc::sock_fprog,
     pub allowlist_filter: libc::sock_fprog,
+    /// Whether the allowlist's default action is `SECCOMP_RET_USER_NOTIF`,
+    /// whose listener fd the program sends to the supervisor.
+    pub notify: bool,
+    /// The run plan in shared memory.
+    pub run: *const RunPlan,
 }
 
-/// Lowest fd number the init moves its kept fds to, above stdio.
+/// Lowest fd number the init moves its control socket to, above stdio
+/// and the fds of a run request.
 const KEPT_FD_BASE: i32 = 64;
+/// Size of the stack of the forked program process until it execs.
+const CHILD_STACK_BYTES: usize = 256 << 10;
 
 fn errno() -> i32 {
     // SAFETY: __errno_location returns the calling thread's errno slot,
@@ -239,186 +289,508 @@ fn raw_setresuid(id: u32) -> libc::c_long {
     unsafe { libc::syscall(libc::SYS_setresuid, id, id, id) }
 }
 
-fn write_record(fd: i32, kind: u32, a: u32, b: u32) {
+/// Sends one record, with `fd` attached when it is not -1. A failed send
+/// cannot be reported anywhere else; the supervisor treats a missing
+/// record as a failed run.
+fn send_record(control: i32, kind: u32, a: u32, b: u32, fd: i32) {
     let mut record = [0u8; RECORD_LEN];
     record[0..4].copy_from_slice(&kind.to_ne_bytes());
     record[4..8].copy_from_slice(&a.to_ne_bytes());
     record[8..12].copy_from_slice(&b.to_ne_bytes());
-    // SAFETY: `record` is a live stack buffer of RECORD_LEN bytes. A short
-    // or failed write cannot be reported anywhere else, so its result is
-    // ignored; the parent treats a missing record as a failed run.
-    unsafe {
-        libc::write(fd, record.as_ptr().cast(), RECORD_LEN);
+    let mut iov = libc::iovec {
+        iov_base: record.as_mut_ptr().cast(),
+        iov_len: RECORD_LEN,
+    };
+    // Room for one cmsghdr with one int, 8-byte aligned.
+    let mut control_buffer = [0u64; 4];
+    // SAFETY: an all-zero msghdr is valid.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    if fd >= 0 {
+        // SAFETY: CMSG_SPACE and CMSG_LEN are pure arithmetic.
+        let (space, length) = unsafe {
+            (
+                libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32),
+                libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32),
+            )
+        };
+        message.msg_control = control_buffer.as_mut_ptr().cast();
+        message.msg_controllen = space as usize;
+        // SAFETY: the control buffer is 32 bytes, larger than `space`, so
+        // the first header and its data lie inside it.
+        unsafe {
+            let header = libc::CMSG_FIRSTHDR(&message);
+            (*header).cmsg_level = libc::SOL_SOCKET;
+            (*header).cmsg_type = libc::SCM_RIGHTS;
+            (*header).cmsg_len = length as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<c_int>(), fd);
+        }
     }
+    // SAFETY: the message points at live locals for the call's duration.
+    unsafe { libc::sendmsg(control, &message, libc::MSG_NOSIGNAL) };
 }
 
-fn fail(plan: &ChildPlan, step: Step, error: i32) -> ! {
-    write_record(
-        plan.status_fd,
-        RECORD_SETUP_FAILED,
-        step as u32,
-        error as u32,
-    );
+/// Reports a failed setup step and ends the process.
+fn fail(control: i32, step: Step, error: i32) -> ! {
+    send_record(control, RECORD_SETUP_FAILED, step as u32, error as u32, -1);
     // SAFETY: _exit ends the process without running atexit handlers or
     // touching locks, which is what a cloned child must do.
     unsafe { libc::_exit(1) }
 }
 
-/// Fails the run at `step` when a libc call returned -1.
-fn check(plan: &ChildPlan, step: Step, result: libc::c_long) {
+/// Fails at `step` when a libc call returned -1.
+fn check(control: i32, step: Step, result: libc::c_long) {
     if result == -1 {
-        fail(plan, step, errno());
+        fail(control, step, errno());
     }
 }
 
-/// Runs as pid 1 of the new pid namespace; never returns.
+/// Reads one request: its kind and up to three fds. Returns `None` on EOF
+/// or error (the supervisor is gone).
+fn receive_request(control: i32, fds: &mut [i32; 3]) -> Option<[u32; 3]> {
+    let mut record = [0u8; RECORD_LEN];
+    let mut iov = libc::iovec {
+        iov_base: record.as_mut_ptr().cast(),
+        iov_len: RECORD_LEN,
+    };
+    let mut control_buffer = [0u64; 8];
+    // SAFETY: an all-zero msghdr is valid.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control_buffer.as_mut_ptr().cast();
+    message.msg_controllen = std::mem::size_of_val(&control_buffer);
+    let received = loop {
+        // SAFETY: the message points at live locals for the call's duration.
+        let received = unsafe { libc::recvmsg(control, &mut message, libc::MSG_CMSG_CLOEXEC) };
+        if received == -1 && errno() == libc::EINTR {
+            continue;
+        }
+        break received;
+    };
+    if received != RECORD_LEN as isize {
+        return None;
+    }
+    *fds = [-1; 3];
+    // SAFETY: the kernel filled at most msg_controllen bytes of our buffer;
+    // the CMSG macros stay inside it.
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&message);
+        if !header.is_null()
+            && (*header).cmsg_level == libc::SOL_SOCKET
+            && (*header).cmsg_type == libc::SCM_RIGHTS
+        {
+            let data = libc::CMSG_DATA(header).cast::<c_int>();
+            let count = ((*header).cmsg_len - libc::CMSG_LEN(0) as usize)
+                / std::mem::size_of::<c_int>();
+            for (i, slot) in fds.iter_mut().enumerate().take(count.min(3)) {
+                *slot = std::ptr::read_unaligned(data.add(i));
+            }
+            // More fds than expected are closed, never kept.
+            for i in 3..count {
+                libc::close(std::ptr::read_unaligned(data.add(i)));
+            }
+        }
+    }
+    let word = |i: usize| u32::from_ne_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
+    Some([word(0), word(4), word(8)])
+}
+
+/// Runs as PID 1 of the slot's new PID namespace; never returns.
 ///
 /// # Safety
 /// Must be called only in the child of a `clone` that created the
-/// namespaces, with `plan` prepared by the parent and its fds open.
-pub unsafe fn run_init(plan: &mut ChildPlan) -> ! {
-    // A supervisor that dies (a crashed or killed worker) must take the run
-    // with it, because no other process enforces its limits. Killing init kills the
-    // whole PID namespace. Setting this before the wait on the sync pipe
-    // closes the race with a parent that died right after clone, because
-    // that wait then sees EOF and init exits.
+/// namespaces, with `plan` prepared by the supervisor and its control fd
+/// open.
+pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
+    // A supervisor that dies (a crashed or killed worker) must take the
+    // slot with it, because no other process enforces its limits. The
+    // signal follows the death of the thread that cloned us, which the
+    // supervisor keeps alive for the slot's lifetime. Set before the first
+    // wait, so a supervisor that died right after clone is noticed there
+    // (the control socket reads EOF).
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
 
-    // Move the fds we keep above everything else and close the rest. Other
-    // threads of the parent may have had fds open at clone time (pipes of
-    // other sandbox slots); holding them would delay those slots' EOF.
-    let originals = [
-        plan.stdin_fd,
-        plan.stdout_fd,
-        plan.stderr_fd,
-        plan.status_fd,
-        plan.sync_fd,
-    ];
-    let mut kept_numbers = [0i32; 5];
-    for (i, &fd) in originals.iter().enumerate() {
-        // SAFETY: fcntl(F_DUPFD_CLOEXEC) only creates a new fd.
-        let moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, KEPT_FD_BASE) };
-        if moved == -1 {
-            // Report on the status fd, moved or not (it is index 3).
-            let status_fd = if i > 3 { kept_numbers[3] } else { originals[3] };
-            write_record(
-                status_fd,
-                RECORD_SETUP_FAILED,
-                Step::CloseFds as u32,
-                errno() as u32,
-            );
-            // SAFETY: see `fail`.
-            unsafe { libc::_exit(1) }
-        }
-        kept_numbers[i] = moved;
+    // Keep only the control socket, moved above the range a run request's
+    // fds land in; other threads of the supervisor may have had fds open
+    // at clone time (pipes of other slots), and holding them would delay
+    // those slots' EOF.
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) only creates a new fd.
+    let control = unsafe { libc::fcntl(plan.control_fd, libc::F_DUPFD_CLOEXEC, KEPT_FD_BASE) };
+    if control == -1 {
+        fail(plan.control_fd, Step::CloseFds, errno());
     }
-    plan.stdin_fd = kept_numbers[0];
-    plan.stdout_fd = kept_numbers[1];
-    plan.stderr_fd = kept_numbers[2];
-    plan.status_fd = kept_numbers[3];
-    plan.sync_fd = kept_numbers[4];
-    kept_numbers.sort_unstable();
-    let mut next_to_close: u32 = 0;
-    for &fd in &kept_numbers {
-        if (fd as u32) > next_to_close {
-            // SAFETY: close_range only closes fds in the range; none of
-            // the kept fds is in it.
-            unsafe { libc::syscall(libc::SYS_close_range, next_to_close, fd as u32 - 1, 0) };
-        }
-        next_to_close = fd as u32 + 1;
+    plan.control_fd = control;
+    // SAFETY: close_range only closes fds in the ranges, which exclude the
+    // control socket.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 0u32, control as u32 - 1, 0);
+        libc::syscall(libc::SYS_close_range, control as u32 + 1, u32::MAX, 0);
     }
-    // SAFETY: as above; the range lies above every kept fd.
-    let closed = unsafe { libc::syscall(libc::SYS_close_range, next_to_close, u32::MAX, 0) };
-    check(plan, Step::CloseFds, closed);
 
-    // Wait until the parent has written our uid/gid maps and moved us into
-    // the run's cgroup: before that we have no usable ids and no limits.
-    let mut go = [0u8; 1];
-    // SAFETY: reads one byte into a live one-byte buffer.
-    let got = unsafe { libc::read(plan.sync_fd, go.as_mut_ptr().cast(), 1) };
-    if got != 1 {
-        fail(plan, Step::WaitForParent, errno());
+    // Wait until the supervisor has written our uid/gid maps and moved us
+    // into the slot's cgroup: before that we have no usable ids and no
+    // limits.
+    let mut fds = [-1; 3];
+    match receive_request(control, &mut fds) {
+        Some([REQUEST_GO, _, _]) => {}
+        _ => fail(control, Step::WaitForParent, errno()),
     }
-    // SAFETY: closing our own fd.
-    unsafe { libc::close(plan.sync_fd) };
 
     // We still carry the host's root ids, which the namespace does not
     // map; files we create would get no valid owner (EOVERFLOW). Switching
     // to the inside root (the slot's host root id) keeps our capabilities
     // in the namespace, because its root id is the one we switch to.
-    check(plan, Step::BecomeNamespaceRoot, raw_setgroups_empty());
-    check(plan, Step::BecomeNamespaceRoot, raw_setresgid(0));
-    check(plan, Step::BecomeNamespaceRoot, raw_setresuid(0));
+    check(control, Step::BecomeNamespaceRoot, raw_setgroups_empty());
+    check(control, Step::BecomeNamespaceRoot, raw_setresgid(0));
+    check(control, Step::BecomeNamespaceRoot, raw_setresuid(0));
 
-    // Only now that we are in the run's cgroup does a new cgroup namespace
-    // root it there, hiding the host's cgroup paths.
+    // Only now that we are in the slot's cgroup does a new cgroup
+    // namespace root it there, hiding the host's cgroup paths.
     // SAFETY: unshare has no memory effects.
-    check(plan, Step::CgroupNamespace, unsafe {
+    check(control, Step::CgroupNamespace, unsafe {
         libc::unshare(libc::CLONE_NEWCGROUP) as libc::c_long
     });
 
     build_root(plan);
 
     // SAFETY: sethostname reads `hostname.len()` bytes from a static slice.
-    check(plan, Step::SetHostname, unsafe {
+    check(control, Step::SetHostname, unsafe {
         libc::sethostname(plan.hostname.as_ptr().cast(), plan.hostname.len()) as libc::c_long
     });
 
-    // The program is not pid 1: the kernel drops signals to pid 1 that it
-    // has no handler for, which would make a program's own SIGSEGV or
-    // abort look different from outside.
-    // SAFETY: a plain fork (raw clone with SIGCHLD, no shared memory); the
-    // child only runs `run_program`, which keeps to raw syscalls.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
-    check(plan, Step::ForkProgram, pid);
-    if pid == 0 {
-        // SAFETY: we are the freshly forked program process.
-        unsafe { run_program(plan) }
+    prepare_signals(control);
+    // Fds 0..2 stay taken by /dev/null, so the fds of a run request never
+    // land there and the program's dup2 onto 0..2 cannot clobber one.
+    // SAFETY: a valid C string; dup2 between our own fds.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        check(control, Step::Stdio, libc::c_long::from(null));
+        for target in 0..3 {
+            libc::dup2(null, target);
+        }
+        if null > 2 {
+            libc::close(null);
+        }
     }
 
-    // Close everything but the status pipe, so that the output pipes reach
-    // EOF when the program tree ends, and reap every process until the
-    // program itself ends. Orphans are re-parented to us, pid 1.
-    // SAFETY: closing our own fds.
-    unsafe {
-        libc::close(plan.stdin_fd);
-        libc::close(plan.stdout_fd);
-        libc::close(plan.stderr_fd);
-        libc::close(0);
-        libc::close(1);
-        libc::close(2);
-    }
-    loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: waitpid writes the status into a live local.
-        let reaped = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
-        if reaped == -1 {
-            if errno() == libc::EINTR {
-                continue;
-            }
-            // ECHILD: the program is gone without us seeing it, which
-            // cannot happen; report nothing so the parent sees a failure.
-            // SAFETY: see `fail`.
-            unsafe { libc::_exit(2) }
+    // Capabilities no program may ever regain through exec: empty the
+    // bounding set once here, while we hold CAP_SETPCAP in the namespace.
+    // Our own effective set, which later mounts need, is unaffected.
+    for cap in 0..=plan.cap_last_cap {
+        // SAFETY: prctl with integer arguments only.
+        let dropped = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+        if dropped == -1 && errno() != libc::EINVAL {
+            fail(control, Step::DropCapabilities, errno());
         }
-        if libc::c_long::from(reaped) == pid {
-            write_record(plan.status_fd, RECORD_PROGRAM_ENDED, status as u32, 0);
-            // Our exit makes the kernel SIGKILL everything left in the pid
-            // namespace, so no descendant survives the program.
+    }
+
+    // Resetting the pid counter before every run makes a run's pids the
+    // same whatever earlier runs did, so pid numbers carry nothing from
+    // one run to the next.
+    // SAFETY: a valid C string.
+    let last_pid = unsafe {
+        libc::open(
+            c"/proc/sys/kernel/ns_last_pid".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    };
+    check(control, Step::SlotInitResources, libc::c_long::from(last_pid));
+
+    // SAFETY: an anonymous private mapping; checked below.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            CHILD_STACK_BYTES,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        fail(control, Step::SlotInitResources, errno());
+    }
+    // SAFETY: the end of the mapping; the stack grows down from it.
+    let stack_top = unsafe { stack.cast::<u8>().add(CHILD_STACK_BYTES) }.cast::<c_void>();
+
+    let signals = signal_fd(control);
+    send_record(control, RECORD_READY, 0, 0, -1);
+    serve(plan, control, signals, last_pid, stack_top)
+}
+
+/// Resets every signal disposition to the default, which execve keeps for
+/// ignored signals (the supervisor ignores SIGPIPE, and a program must
+/// not inherit that), and blocks SIGCHLD, which the init reads from a
+/// signalfd instead.
+fn prepare_signals(control: i32) {
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: an all-zero sigaction is SIG_DFL with an empty mask; the
+        // kernel copies it. The raw syscall avoids glibc's wrapper, which
+        // refuses its own internal signals.
+        unsafe {
+            let action: KernelSigaction = std::mem::zeroed();
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                &action,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            );
+        }
+    }
+    let mask: u64 = 1 << (libc::SIGCHLD - 1);
+    // SAFETY: an 8-byte kernel sigset on the stack.
+    check(control, Step::SlotInitResources, unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            &mask,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    });
+}
+
+/// `struct sigaction` as the x86_64 kernel reads it.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+fn signal_fd(control: i32) -> i32 {
+    let mask: u64 = 1 << (libc::SIGCHLD - 1);
+    // SAFETY: an 8-byte kernel sigset on the stack.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &mask,
+            8usize,
+            libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+        )
+    };
+    check(control, Step::SlotInitResources, fd);
+    fd as i32
+}
+
+/// What the program process needs, on the init's stack while the init
+/// waits for it to exec.
+struct ProgramStart<'a> {
+    slot: &'a SlotPlan,
+    run: &'a RunPlan,
+    control: i32,
+    stdio: [i32; 3],
+}
+
+/// The init's request loop; never returns.
+fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: *mut c_void) -> ! {
+    let mut program: libc::pid_t = 0;
+    let mut program_status: Option<c_int> = None;
+    loop {
+        let mut poll_fds = [
+            libc::pollfd {
+                fd: control,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: signals,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two live pollfds.
+        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), 2, -1) };
+        if ready == -1 {
+            continue;
+        }
+        if poll_fds[1].revents != 0 {
+            drain(signals);
+            reap(control, &mut program, &mut program_status);
+        }
+        if poll_fds[0].revents == 0 {
+            continue;
+        }
+        let mut fds = [-1; 3];
+        let Some([kind, a, _]) = receive_request(control, &mut fds) else {
+            // The supervisor is gone: end the run and the slot.
+            kill_all();
             // SAFETY: see `fail`.
             unsafe { libc::_exit(0) }
+        };
+        match kind {
+            REQUEST_RUN if program == 0 && program_status.is_none() => {
+                program = start_program(plan, control, fds, last_pid, stack_top);
+                close_all(&fds);
+                if program == 0 {
+                    // The fork failed and was reported; end the run.
+                    send_record(control, RECORD_PROGRAM_ENDED, 127 << 8, 0, -1);
+                }
+            }
+            REQUEST_KILL if program != 0 => kill_all(),
+            REQUEST_RESET if program == 0 => {
+                reset(plan, control, a);
+                close_all(&fds);
+            }
+            _ => close_all(&fds),
         }
     }
 }
 
+fn close_all(fds: &[i32; 3]) {
+    for &fd in fds {
+        if fd >= 0 {
+            // SAFETY: closing an fd we received and own.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+fn drain(signals: i32) {
+    let mut buffer = [0u8; 128 * 4];
+    // SAFETY: reads into a live buffer; the fd is non-blocking, so the
+    // loop ends at EAGAIN.
+    while unsafe { libc::read(signals, buffer.as_mut_ptr().cast(), buffer.len()) } > 0 {}
+}
+
+/// SIGKILL to every process in the slot's PID namespace but the init,
+/// which is the whole run.
+fn kill_all() {
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+}
+
+/// Reaps every ended child. When the program itself ends, kills what it
+/// left behind; once no child is left, reports the program's status.
+fn reap(control: i32, program: &mut libc::pid_t, status: &mut Option<c_int>) {
+    loop {
+        let mut wait_status: c_int = 0;
+        // SAFETY: waitpid writes the status into a live local.
+        let reaped =
+            unsafe { libc::waitpid(-1, &mut wait_status, libc::WNOHANG | libc::__WALL) };
+        if reaped > 0 {
+            if reaped == *program {
+                *program = 0;
+                *status = Some(wait_status);
+                // Nothing a run started outlives its program.
+                kill_all();
+            }
+            continue;
+        }
+        if reaped == -1 && errno() == libc::EINTR {
+            continue;
+        }
+        if reaped == -1 && errno() == libc::ECHILD {
+            if let Some(ended) = status.take() {
+                send_record(control, RECORD_PROGRAM_ENDED, ended as u32, 0, -1);
+            }
+        }
+        return;
+    }
+}
+
+/// Forks the program with the run's plan; returns its pid, or 0 after
+/// reporting a failed fork.
+fn start_program(
+    plan: &SlotPlan,
+    control: i32,
+    stdio: [i32; 3],
+    last_pid: i32,
+    stack_top: *mut c_void,
+) -> libc::pid_t {
+    // SAFETY: the supervisor wrote the plan before sending the request
+    // and does not touch it until the run ends.
+    let run = unsafe { &*plan.run };
+    // The next pid is 2 in every run (the first after our own 1).
+    // At offset 0: the kernel ignores sysctl writes at other offsets.
+    // SAFETY: writes one byte from a static string.
+    unsafe { libc::pwrite(last_pid, c"1".as_ptr().cast(), 1, 0) };
+    let start = ProgramStart {
+        slot: plan,
+        run,
+        control,
+        stdio,
+    };
+    // SAFETY: CLONE_VM | CLONE_VFORK: the child runs `program_main` on its
+    // own stack in our address space while we are suspended, until it
+    // execs or exits, so `start` on our stack stays valid and unchanged.
+    let pid = unsafe {
+        libc::clone(
+            program_main,
+            stack_top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&start as *const ProgramStart).cast_mut().cast(),
+        )
+    };
+    if pid == -1 {
+        send_record(
+            control,
+            RECORD_SETUP_FAILED,
+            Step::ForkProgram as u32,
+            errno() as u32,
+            -1,
+        );
+        return 0;
+    }
+    pid
+}
+
+/// Mounts fresh, empty tmpfs file systems over the directories in `which`,
+/// which discards everything a run left there and frees its pages.
+fn reset(plan: &SlotPlan, control: i32, which: u32) {
+    // SAFETY: see `start_program`.
+    let run = unsafe { &*plan.run };
+    let targets = [
+        (RESET_BOX, &plan.box_dir, run.box_options.as_ptr()),
+        (RESET_TMP, &plan.tmp_dir, run.tmp_options.as_ptr()),
+        (RESET_SHM, &plan.shm_dir, plan.shm_options.as_ptr().cast()),
+    ];
+    for (bit, target, options) in targets {
+        if which & bit == 0 {
+            continue;
+        }
+        // SAFETY: valid C strings; the options are NUL-terminated (the
+        // supervisor's writer guarantees it).
+        let failed = unsafe {
+            libc::umount2(target.as_ptr(), libc::MNT_DETACH) == -1
+                || libc::mount(
+                    c"tmpfs".as_ptr(),
+                    target.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    options.cast(),
+                ) == -1
+        };
+        if failed {
+            send_record(
+                control,
+                RECORD_SETUP_FAILED,
+                Step::ResetTmpfs as u32,
+                errno() as u32,
+                -1,
+            );
+            return;
+        }
+    }
+    send_record(control, RECORD_RESET_DONE, 0, 0, -1);
+}
+
 /// Mounts the new root, pivots into it and makes it read-only.
-fn build_root(plan: &ChildPlan) {
+fn build_root(plan: &SlotPlan) {
     let none = c"none".as_ptr();
 
     // Mount events must not propagate back to the host's namespace.
     // SAFETY: all pointers are valid C strings or null as mount allows.
-    check(plan, Step::MakeMountsPrivate, unsafe {
+    check(plan.control_fd, Step::MakeMountsPrivate, unsafe {
         libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
@@ -428,7 +800,7 @@ fn build_root(plan: &ChildPlan) {
         ) as libc::c_long
     });
     // SAFETY: valid C strings from the plan.
-    check(plan, Step::MountRoot, unsafe {
+    check(plan.control_fd, Step::MountRoot, unsafe {
         libc::mount(
             c"tmpfs".as_ptr(),
             plan.root.as_ptr(),
@@ -448,27 +820,27 @@ fn build_root(plan: &ChildPlan) {
     // SAFETY: valid C strings; these calls have no memory effects.
     unsafe {
         check(
-            plan,
+            plan.control_fd,
             Step::PivotRoot,
             libc::chdir(plan.root.as_ptr()) as libc::c_long,
         );
         check(
-            plan,
+            plan.control_fd,
             Step::PivotRoot,
             libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()),
         );
         check(
-            plan,
+            plan.control_fd,
             Step::DetachOldRoot,
             libc::umount2(c".".as_ptr(), libc::MNT_DETACH) as libc::c_long,
         );
         check(
-            plan,
+            plan.control_fd,
             Step::DetachOldRoot,
             libc::chdir(c"/".as_ptr()) as libc::c_long,
         );
         check(
-            plan,
+            plan.control_fd,
             Step::RemountRootReadOnly,
             libc::mount(
                 std::ptr::null(),
@@ -534,13 +906,13 @@ fn locked_flags(path: &CString) -> libc::c_ulong {
     flags
 }
 
-fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
+fn run_mount_op(plan: &SlotPlan, op: &MountOp, none: *const c_char) {
     match op {
         MountOp::Mkdir { path } => {
             // SAFETY: valid C string.
             let made = unsafe { libc::mkdir(path.as_ptr(), 0o755) };
             if made == -1 && errno() != libc::EEXIST {
-                fail(plan, Step::Mkdir, errno());
+                fail(plan.control_fd, Step::Mkdir, errno());
             }
         }
         MountOp::CreateFile { path } => {
@@ -552,7 +924,7 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
                     0o644,
                 )
             };
-            check(plan, Step::CreateFile, libc::c_long::from(fd));
+            check(plan.control_fd, Step::CreateFile, libc::c_long::from(fd));
             // SAFETY: closing the fd we just opened.
             unsafe { libc::close(fd) };
         }
@@ -569,14 +941,14 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
                     0o644,
                 )
             };
-            check(plan, Step::WriteFile, libc::c_long::from(fd));
+            check(plan.control_fd, Step::WriteFile, libc::c_long::from(fd));
             let mut written = 0;
             while written < contents.len() {
                 let rest = &contents[written..];
                 // SAFETY: writes from a live slice of `rest.len()` bytes.
                 let count = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
                 if count <= 0 {
-                    fail(plan, Step::WriteFile, errno());
+                    fail(plan.control_fd, Step::WriteFile, errno());
                 }
                 written += count as usize;
             }
@@ -586,7 +958,7 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
         MountOp::Symlink { target, path } => {
             // SAFETY: valid C strings.
             let made = unsafe { libc::symlink(target.as_ptr(), path.as_ptr()) };
-            check(plan, Step::Symlink, libc::c_long::from(made));
+            check(plan.control_fd, Step::Symlink, libc::c_long::from(made));
         }
         MountOp::Bind {
             source,
@@ -604,7 +976,7 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
                     std::ptr::null(),
                 )
             };
-            check(plan, Step::BindMount, libc::c_long::from(bound));
+            check(plan.control_fd, Step::BindMount, libc::c_long::from(bound));
             let flags = *flags | locked_flags(target);
             remount(plan, target, flags);
         }
@@ -623,7 +995,7 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
                     data.as_ptr().cast(),
                 )
             };
-            check(plan, Step::MountTmpfs, libc::c_long::from(mounted));
+            check(plan.control_fd, Step::MountTmpfs, libc::c_long::from(mounted));
         }
         MountOp::Proc { target } => {
             // SAFETY: valid C strings.
@@ -633,10 +1005,13 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
                     target.as_ptr(),
                     c"proc".as_ptr(),
                     libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    std::ptr::null(),
+                    // The init runs as root; hidepid hides it (and any
+                    // process the program could not ptrace) from the
+                    // program.
+                    c"hidepid=2".as_ptr().cast(),
                 )
             };
-            check(plan, Step::MountProc, libc::c_long::from(mounted));
+            check(plan.control_fd, Step::MountProc, libc::c_long::from(mounted));
         }
         MountOp::Remount { target, flags } => {
             let flags = *flags | locked_flags(target);
@@ -645,7 +1020,7 @@ fn run_mount_op(plan: &ChildPlan, op: &MountOp, none: *const c_char) {
     }
 }
 
-fn remount(plan: &ChildPlan, target: &CString, flags: libc::c_ulong) {
+fn remount(plan: &SlotPlan, target: &CString, flags: libc::c_ulong) {
     // SAFETY: valid C string; null source, type and data are allowed.
     let remounted = unsafe {
         libc::mount(
@@ -656,7 +1031,7 @@ fn remount(plan: &ChildPlan, target: &CString, flags: libc::c_ulong) {
             std::ptr::null(),
         )
     };
-    check(plan, Step::RemountReadOnly, libc::c_long::from(remounted));
+    check(plan.control_fd, Step::RemountReadOnly, libc::c_long::from(remounted));
 }
 
 #[repr(C)]
@@ -674,27 +1049,54 @@ struct CapData {
 }
 
 const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` from linux/seccomp.h.
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
 
-/// Turns the forked process into the program; never returns.
-///
-/// # Safety
-/// Must be called only in the process forked by `run_init`.
-unsafe fn run_program(plan: &ChildPlan) -> ! {
+/// The program process: sets up the run's isolation and execs the
+/// command; never returns.
+extern "C" fn program_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the init's `ProgramStart`, alive while the init is
+    // suspended by CLONE_VFORK, which lasts until we exec or exit.
+    let start = unsafe { &*arg.cast::<ProgramStart>() };
+    let control = start.control;
+    let run = start.run;
+
+    // A fresh IPC namespace per run: System V objects and POSIX message
+    // queues of an earlier run are gone, whatever it left.
+    // SAFETY: unshare has no memory effects.
+    check(control, Step::IpcNamespace, unsafe {
+        libc::unshare(libc::CLONE_NEWIPC) as libc::c_long
+    });
+
+    // The init blocks SIGCHLD for its signalfd; the program starts with
+    // nothing blocked.
+    let empty: u64 = 0;
+    // SAFETY: an 8-byte kernel sigset on the stack.
+    check(control, Step::Stdio, unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    });
+
     // A new session without a controlling terminal: TIOCSTI and job
     // control signals cannot reach anything outside.
     // SAFETY: setsid has no memory effects.
-    check(plan, Step::NewSession, unsafe { libc::setsid() }
-        as libc::c_long);
+    check(control, Step::NewSession, unsafe { libc::setsid() } as libc::c_long);
 
-    // The kept fds sit at 64 and above, so dup2 onto 0..2 cannot clobber
-    // them. dup2 clears close-on-exec on the new fds.
-    for (source, target) in [(plan.stdin_fd, 0), (plan.stdout_fd, 1), (plan.stderr_fd, 2)] {
+    // The received fds are 3 or above (the init keeps 0..2 open), so dup2
+    // onto 0..2 cannot clobber one; dup2 clears close-on-exec.
+    for (source, target) in start.stdio.iter().zip(0..3) {
         // SAFETY: dup2 between fds we own.
-        check(plan, Step::Stdio, unsafe { libc::dup2(source, target) }
+        check(control, Step::Stdio, unsafe { libc::dup2(*source, target) }
             as libc::c_long);
     }
 
-    for &(resource, value) in &plan.rlimits {
+    for &(resource, value) in &run.rlimits[..run.rlimit_count] {
+        let resource = resource as libc::__rlimit_resource_t;
         // A limit above the current hard limit needs a capability in the
         // initial namespace, which we lack; keep the lower one.
         // SAFETY: an all-zero rlimit is valid; getrlimit fills it.
@@ -708,7 +1110,7 @@ unsafe fn run_program(plan: &ChildPlan) -> ! {
         };
         // SAFETY: reads a live local.
         check(
-            plan,
+            control,
             Step::Rlimit,
             unsafe { libc::setrlimit(resource, &limit) } as libc::c_long,
         );
@@ -716,22 +1118,15 @@ unsafe fn run_program(plan: &ChildPlan) -> ! {
 
     // SAFETY: valid C string.
     check(
-        plan,
+        control,
         Step::Chdir,
-        unsafe { libc::chdir(plan.workdir.as_ptr()) } as libc::c_long,
+        unsafe { libc::chdir(start.slot.box_dir.as_ptr()) } as libc::c_long,
     );
 
-    // Capabilities: empty the bounding set (so no exec can regain any) and
-    // the ambient set while we still hold CAP_SETPCAP in our namespace.
-    for cap in 0..=plan.cap_last_cap {
-        // SAFETY: prctl with integer arguments only.
-        let dropped = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
-        if dropped == -1 && errno() != libc::EINVAL {
-            fail(plan, Step::DropCapabilities, errno());
-        }
-    }
+    // The bounding set is already empty (the init dropped it); the ambient
+    // set goes while we still hold CAP_SETPCAP.
     // SAFETY: prctl with integer arguments only.
-    check(plan, Step::DropCapabilities, unsafe {
+    check(control, Step::DropCapabilities, unsafe {
         libc::prctl(
             libc::PR_CAP_AMBIENT,
             libc::PR_CAP_AMBIENT_CLEAR_ALL,
@@ -743,12 +1138,11 @@ unsafe fn run_program(plan: &ChildPlan) -> ! {
 
     // Supplementary groups are inherited from the root worker; an unmapped
     // host group would still grant its access on host files.
-    // SAFETY: a zero-length list needs no pointer.
-    check(plan, Step::SetGroups, raw_setgroups_empty());
+    check(control, Step::SetGroups, raw_setgroups_empty());
     // gid first: after the uid change we may no longer change gids. The
     // uid change clears the permitted and effective capability sets.
-    check(plan, Step::SetIds, raw_setresgid(PROGRAM_ID));
-    check(plan, Step::SetIds, raw_setresuid(PROGRAM_ID));
+    check(control, Step::SetIds, raw_setresgid(PROGRAM_ID));
+    check(control, Step::SetIds, raw_setresuid(PROGRAM_ID));
     // The inheritable set survives setresuid; clear it explicitly.
     let mut header = CapHeader {
         version: CAPABILITY_VERSION_3,
@@ -761,25 +1155,19 @@ unsafe fn run_program(plan: &ChildPlan) -> ! {
     }; 2];
     // SAFETY: header and data are live and laid out as the v3 ABI expects
     // (two 32-bit words per set).
-    check(plan, Step::DropCapabilities, unsafe {
+    check(control, Step::DropCapabilities, unsafe {
         libc::syscall(libc::SYS_capset, &mut header, data.as_ptr())
     });
 
     // SAFETY: prctl with integer arguments only.
-    unsafe {
-        check(
-            plan,
-            Step::NoNewPrivs,
-            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long,
-        );
-        // If our init dies, we die with it.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-    }
+    check(control, Step::NoNewPrivs, unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long
+    });
 
-    // Everything besides 0..2 closes at exec. The status pipe stays open
-    // until then, so an exec failure can still be reported.
+    // Everything besides 0..2 closes at exec. The control socket stays
+    // open until then, so an exec failure can still be reported.
     // SAFETY: integer arguments only.
-    check(plan, Step::CloseFds, unsafe {
+    check(control, Step::CloseFds, unsafe {
         libc::syscall(
             libc::SYS_close_range,
             3u32,
@@ -790,36 +1178,60 @@ unsafe fn run_program(plan: &ChildPlan) -> ! {
 
     // The ENOSYS filter first: the allowlist does not allow `seccomp`, so
     // nothing can be installed after it.
-    for filter in [&plan.enosys_filter, &plan.allowlist_filter] {
-        // SAFETY: the sock_fprog points into a BPF program owned by the
-        // parent's plan, which this process has a copy of.
-        check(plan, Step::Seccomp, unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                0,
-                filter as *const libc::sock_fprog,
-            )
-        });
+    // SAFETY: the sock_fprog points into a BPF program owned by the plan,
+    // which lives in this address space.
+    check(control, Step::Seccomp, unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &start.slot.enosys_filter as *const libc::sock_fprog,
+        )
+    });
+    let flags = if start.slot.notify {
+        SECCOMP_FILTER_FLAG_NEW_LISTENER
+    } else {
+        0
+    };
+    // SAFETY: as above.
+    let listener = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &start.slot.allowlist_filter as *const libc::sock_fprog,
+        )
+    };
+    check(control, Step::Seccomp, listener);
+    if start.slot.notify {
+        // sendmsg and close are on the allowlist, so this runs under it.
+        send_record(control, RECORD_LISTENER, 0, 0, listener as i32);
+        // SAFETY: closing the listener fd we own; the supervisor has its
+        // copy.
+        unsafe { libc::close(listener as i32) };
     }
 
+    let mut candidate = run.exec_candidates;
     let mut last_error = libc::ENOENT;
-    for candidate in &plan.exec_candidates {
-        // SAFETY: argv and envp are null-terminated arrays of pointers to
-        // C strings owned by the plan.
-        unsafe { libc::execve(candidate.as_ptr(), plan.argv.as_ptr(), plan.envp.as_ptr()) };
-        let error = errno();
-        // Like execvp: keep looking after "not here", remember EACCES.
-        match error {
-            libc::ENOENT | libc::ENOTDIR => {}
-            libc::EACCES => last_error = libc::EACCES,
-            _ => {
-                last_error = error;
-                break;
+    // SAFETY: the candidate, argv and envp arrays are null-terminated
+    // arrays of pointers to C strings in the shared region.
+    unsafe {
+        while !(*candidate).is_null() {
+            libc::execve(*candidate, run.argv, run.envp);
+            let error = errno();
+            // Like execvp: keep looking after "not here", remember EACCES.
+            match error {
+                libc::ENOENT | libc::ENOTDIR => {}
+                libc::EACCES => last_error = libc::EACCES,
+                _ => {
+                    last_error = error;
+                    break;
+                }
             }
+            candidate = candidate.add(1);
         }
     }
-    write_record(plan.status_fd, RECORD_EXEC_FAILED, last_error as u32, 0);
+    send_record(control, RECORD_EXEC_FAILED, last_error as u32, 0, -1);
     // SAFETY: see `fail`.
     unsafe { libc::_exit(127) }
 }

@@ -34,6 +34,8 @@ mod mounts;
 mod run;
 pub mod seccomp;
 mod syscall_names;
+mod shared;
+mod slot;
 mod workdir;
 
 use std::path::PathBuf;
@@ -213,19 +215,28 @@ pub const HOST_ID_BASE: u32 = 1_640_000;
 /// One sandbox slot.
 pub struct Sandbox {
     config: SandboxConfig,
-    /// Host mount point of the sandbox root (in the child's namespace only).
+    /// Host mount point of the sandbox root (in the init's namespace only).
     root_dir: PathBuf,
     /// Contents of the sandbox's `/etc/passwd` and `/etc/group`.
     passwd: Vec<u8>,
     group: Vec<u8>,
-    workdir: workdir::WorkDir,
+    /// The slot's init, started at the first run and again when a run
+    /// needs another root layout or the last one failed.
+    init: Option<slot::SlotInit>,
+    /// `/box`, `/tmp` and `/dev/shm` of the init.
+    dirs: Option<workdir::WorkDirs>,
+    /// Stdin of runs without input.
+    null: std::fs::File,
+    // Declared after `init`, so the init is gone when the cgroup is
+    // removed.
     cgroup: cgroup::SlotCgroup,
     policy: seccomp::CompiledPolicy,
 }
 
 impl Sandbox {
-    /// Prepares a slot: state dir, cgroups, work dir mount. Fails when the
-    /// host cannot provide full isolation (not root, no cgroup controllers).
+    /// Prepares a slot: state dir and cgroup. Fails when the host cannot
+    /// provide full isolation (not root, no cgroup controllers). The
+    /// slot's init starts with the first run.
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
@@ -240,12 +251,11 @@ impl Sandbox {
             run::create_searchable_dir(dir)?;
         }
         run::check_searchable_ancestors(&config.state_dir)?;
-
-        let (_, program_host_id) = run::host_ids(config.slot);
         let (passwd, group) = run::account_files();
-
-        let workdir =
-            workdir::WorkDir::new(slot_dir.join("box"), program_host_id, program_host_id)?;
+        let null = std::fs::File::open("/dev/null").map_err(|source| SandboxError::Setup {
+            step: "opening /dev/null",
+            source,
+        })?;
         let cgroup = cgroup::SlotCgroup::new(&config.cgroup_name, config.slot)?;
         let policy = seccomp::compile().map_err(|e| SandboxError::Setup {
             step: "compiling the seccomp filter",
@@ -258,7 +268,9 @@ impl Sandbox {
             root_dir,
             passwd,
             group,
-            workdir,
+            init: None,
+            dirs: None,
+            null,
             cgroup,
             policy,
         })
@@ -268,16 +280,11 @@ impl Sandbox {
     /// multi-threaded process.
     pub fn run(&mut self, spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
         run::validate(spec)?;
-        self.workdir
-            .prepare(spec.limits.disk_bytes, &spec.files)
-            .inspect_err(|_| self.workdir.clear())?;
-        let outcome = run::execute(self, spec).and_then(|mut outcome| {
-            outcome.files = self
-                .workdir
-                .copy_out(&spec.copy_out, spec.copy_out_max_bytes)?;
-            Ok(outcome)
-        });
-        self.workdir.clear();
-        outcome
+        let outcome = run::execute(self, spec)?;
+        let mut outcome = outcome;
+        if let Some(dirs) = &self.dirs {
+            outcome.files = dirs.copy_out(&spec.copy_out, spec.copy_out_max_bytes)?;
+        }
+        Ok(outcome)
     }
 }

@@ -1,143 +1,197 @@
-//! Host-side I/O of a run: output readers, the stdin writer and the status
-//! pipe (Linux only).
+//! Host-side I/O of a run (Linux only): the output pipes and the stdin
+//! feed, driven by the supervisor's poll loop on the calling thread, so a
+//! run starts no threads.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use crate::child::RECORD_LEN;
+use crate::SandboxError;
 
-/// Drains one output pipe on its own thread, keeping at most `limit`
-/// bytes. Reading a byte past the limit sets `exceeded`; the thread then
-/// keeps draining (and discarding) until EOF so the writer never blocks.
-pub fn spawn_reader(
-    fd: OwnedFd,
+/// Bytes read per `read` call.
+const CHUNK: usize = 64 * 1024;
+
+fn set_nonblocking(fd: &OwnedFd) -> Result<(), SandboxError> {
+    // SAFETY: fcntl on our own fd with integer arguments.
+    let result = unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK)
+    };
+    if result == -1 {
+        return Err(SandboxError::Setup {
+            step: "making a pipe non-blocking",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// One output pipe: keeps at most `limit` bytes. Reading a byte past the
+/// limit marks it exceeded; it is then drained (and discarded) until EOF
+/// so the writer never blocks.
+pub struct OutputPipe {
+    fd: Option<OwnedFd>,
+    kept: Vec<u8>,
     limit: u64,
-    exceeded: Arc<AtomicBool>,
-) -> std::io::Result<JoinHandle<Vec<u8>>> {
-    std::thread::Builder::new()
-        .name("sandbox-output".into())
-        .spawn(move || {
-            let mut pipe = File::from(fd);
-            let mut kept = Vec::new();
-            let mut buffer = vec![0u8; 64 * 1024];
-            loop {
-                let count = match pipe.read(&mut buffer) {
-                    Ok(0) => break,
-                    Ok(count) => count,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reading sandbox output failed");
-                        break;
+    exceeded: bool,
+}
+
+impl OutputPipe {
+    pub fn new(fd: OwnedFd, limit: u64) -> Result<OutputPipe, SandboxError> {
+        set_nonblocking(&fd)?;
+        Ok(OutputPipe {
+            fd: Some(fd),
+            kept: Vec::new(),
+            limit,
+            exceeded: false,
+        })
+    }
+
+    pub fn fd(&self) -> Option<RawFd> {
+        self.fd.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    /// Whether the pipe reached EOF (or failed).
+    pub fn done(&self) -> bool {
+        self.fd.is_none()
+    }
+
+    pub fn exceeded(&self) -> bool {
+        self.exceeded
+    }
+
+    /// Reads what is available without blocking; closes the pipe at EOF.
+    pub fn read_available(&mut self) {
+        let mut buffer = [0u8; CHUNK];
+        // Bounded: a writer faster than us is met again at the next poll.
+        for _ in 0..16 {
+            let Some(fd) = &self.fd else { return };
+            // SAFETY: reads into a live buffer of its length.
+            let count = unsafe { libc::read(fd.as_raw_fd(), buffer.as_mut_ptr().cast(), CHUNK) };
+            if count == 0 {
+                self.fd = None;
+                return;
+            }
+            if count < 0 {
+                let error = std::io::Error::last_os_error();
+                match error.kind() {
+                    std::io::ErrorKind::WouldBlock => return,
+                    std::io::ErrorKind::Interrupted => continue,
+                    _ => {
+                        tracing::warn!(error = %error, "reading sandbox output failed");
+                        self.fd = None;
+                        return;
                     }
-                };
-                let room = limit.saturating_sub(kept.len() as u64) as usize;
-                if count > room {
-                    kept.extend_from_slice(&buffer[..room]);
-                    exceeded.store(true, Ordering::Relaxed);
-                } else {
-                    kept.extend_from_slice(&buffer[..count]);
                 }
             }
-            kept
-        })
-}
-
-/// Writes `bytes` to the program's stdin on its own thread and closes it.
-/// A program that exits without reading everything makes the write fail
-/// with EPIPE, which is ignored.
-pub fn spawn_stdin_writer(fd: OwnedFd, bytes: Vec<u8>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("sandbox-stdin".into())
-        .spawn(move || {
-            // SIGPIPE is thread-directed for a write to a closed pipe;
-            // blocking it here turns it into EPIPE without touching the
-            // process-wide disposition, and a pending SIGPIPE is discarded
-            // when this thread exits.
-            // SAFETY: sigset operations on a local set; pthread_sigmask
-            // changes only this thread's mask.
-            unsafe {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGPIPE);
-                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            let count = count as usize;
+            let room = self.limit.saturating_sub(self.kept.len() as u64) as usize;
+            if count > room {
+                self.kept.extend_from_slice(&buffer[..room]);
+                self.exceeded = true;
+            } else {
+                self.kept.extend_from_slice(&buffer[..count]);
             }
-            let mut pipe = File::from(fd);
-            if let Err(e) = pipe.write_all(&bytes) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    tracing::warn!(error = %e, "writing sandbox stdin failed");
-                }
-            }
-        })
-}
-
-/// A record from the status pipe.
-pub enum StatusEvent {
-    Record([u32; 3]),
-    Eof,
-    Nothing,
-}
-
-/// Reads status records from the init's pipe.
-pub struct StatusPipe {
-    pipe: File,
-    pending: Vec<u8>,
-}
-
-impl StatusPipe {
-    pub fn new(fd: OwnedFd) -> StatusPipe {
-        StatusPipe {
-            pipe: File::from(fd),
-            pending: Vec::new(),
         }
     }
 
-    /// Waits up to `timeout` for a record or EOF.
-    pub fn poll(&mut self, timeout: Duration) -> std::io::Result<StatusEvent> {
-        if let Some(record) = self.take_record() {
-            return Ok(StatusEvent::Record(record));
-        }
-        let mut poll_fd = libc::pollfd {
-            fd: self.pipe.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+    /// The kept bytes and whether the limit was exceeded.
+    pub fn into_bytes(self) -> (Vec<u8>, bool) {
+        (self.kept, self.exceeded)
+    }
+}
+
+/// Bytes for the program's stdin, written as the pipe takes them. A
+/// program that exits without reading everything makes the write fail
+/// with EPIPE, which ends the feed quietly.
+pub struct StdinFeed {
+    fd: Option<OwnedFd>,
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+impl StdinFeed {
+    pub fn new(fd: OwnedFd, bytes: Vec<u8>) -> Result<StdinFeed, SandboxError> {
+        set_nonblocking(&fd)?;
+        let mut feed = StdinFeed {
+            fd: Some(fd),
+            bytes,
+            written: 0,
         };
-        let millis = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one live pollfd, count 1.
-        let ready = unsafe { libc::poll(&mut poll_fd, 1, millis) };
-        if ready < 0 {
-            let error = std::io::Error::last_os_error();
-            if error.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(StatusEvent::Nothing);
-            }
-            return Err(error);
+        if feed.bytes.is_empty() {
+            feed.fd = None;
         }
-        if ready == 0 {
-            return Ok(StatusEvent::Nothing);
-        }
-        let mut buffer = [0u8; RECORD_LEN * 4];
-        let count = self.pipe.read(&mut buffer)?;
-        if count == 0 {
-            return Ok(StatusEvent::Eof);
-        }
-        self.pending.extend_from_slice(&buffer[..count]);
-        Ok(self
-            .take_record()
-            .map(StatusEvent::Record)
-            .unwrap_or(StatusEvent::Nothing))
+        Ok(feed)
     }
 
-    fn take_record(&mut self) -> Option<[u32; 3]> {
-        if self.pending.len() < RECORD_LEN {
-            return None;
+    pub fn fd(&self) -> Option<RawFd> {
+        self.fd.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    /// Writes what the pipe takes without blocking; closes it when all is
+    /// written or the reader is gone.
+    pub fn write_available(&mut self) {
+        // Bounded: a slow reader is met again at the next poll.
+        for _ in 0..16 {
+            let Some(fd) = &self.fd else { return };
+            let rest = &self.bytes[self.written..];
+            // SAFETY: writes from a live slice of its length.
+            let count = unsafe { libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+            if count < 0 {
+                let error = std::io::Error::last_os_error();
+                match error.kind() {
+                    std::io::ErrorKind::WouldBlock => return,
+                    std::io::ErrorKind::Interrupted => continue,
+                    std::io::ErrorKind::BrokenPipe => {}
+                    _ => tracing::warn!(error = %error, "writing sandbox stdin failed"),
+                }
+                self.fd = None;
+                return;
+            }
+            self.written += count as usize;
+            if self.written >= self.bytes.len() {
+                self.fd = None;
+                return;
+            }
         }
-        let record: Vec<u8> = self.pending.drain(..RECORD_LEN).collect();
-        let word =
-            |i: usize| u32::from_ne_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
-        Some([word(0), word(4), word(8)])
+    }
+}
+
+/// Blocks SIGPIPE in the calling thread while it feeds stdin, so a write
+/// to a pipe whose reader is gone fails with EPIPE instead of killing the
+/// process, without touching the process-wide disposition. On drop, a
+/// pending SIGPIPE is discarded and the old mask restored.
+pub struct SigpipeBlock {
+    old: libc::sigset_t,
+}
+
+impl SigpipeBlock {
+    pub fn new() -> SigpipeBlock {
+        // SAFETY: sigset operations on locals; pthread_sigmask changes only
+        // this thread's mask and writes the old one into a live local.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGPIPE);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            SigpipeBlock { old }
+        }
+    }
+}
+
+impl Drop for SigpipeBlock {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`; sigtimedwait with a zero timeout only takes
+        // a pending SIGPIPE off this thread, if there is one.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGPIPE);
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            while libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) == libc::SIGPIPE {}
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Builds the list of mount steps for the sandbox root (Linux only).
 //!
-//! This runs on the host before `clone`, so it may allocate and inspect
-//! host paths; the child only replays the finished list (see `child.rs`).
+//! This runs on the host before the slot's init is cloned, so it may
+//! allocate and inspect host paths; the init only replays the finished
+//! list (see `child.rs`).
 //!
 //! The root is a small tmpfs holding mount points only, remounted
 //! read-only after `pivot_root`. The system directories and `/etc` entries
@@ -17,9 +18,9 @@
 //! - `/dev` with `null`, `zero`, `full`, `random`, `urandom` bound from the
 //!   host, the `fd`/`stdin`/`stdout`/`stderr` links and a 16 MiB
 //!   `/dev/shm`, then made read-only;
-//! - a fresh `/proc` of the new pid namespace;
-//! - `/box`, the slot's work dir, writable;
-//! - `/tmp`, a tmpfs of `disk_bytes`;
+//! - `/proc` of the slot's pid namespace, with `hidepid=2`;
+//! - `/box`, the work dir, and `/tmp`: writable tmpfs mounts, which the
+//!   init replaces with fresh ones between runs that leave files there;
 //! - the caller's extra binds, read-only.
 
 use std::collections::BTreeSet;
@@ -61,18 +62,23 @@ const RESERVED: &[&str] = &[
 /// Size of `/dev/shm`; its pages are charged to the run's memory limit.
 const SHM_BYTES: u64 = 16 << 20;
 
+/// Mount options of `/dev/shm`.
+pub fn shm_options() -> String {
+    format!("mode=1777,size={SHM_BYTES}")
+}
+
 /// Host-side inputs of the root layout.
 pub struct RootSources<'a> {
     /// Mount point of the root tmpfs on the host.
     pub root: &'a Path,
-    /// The slot's work dir, bound at `/box`.
-    pub workdir: &'a Path,
+    /// Mount options of the `/box` and `/tmp` tmpfs mounts.
+    pub box_options: &'a str,
+    pub tmp_options: &'a str,
     pub passwd: &'a [u8],
     pub group: &'a [u8],
     /// Host directory the system directories and `/etc` entries are bound
     /// from: `/` for the host's own.
     pub system_root: &'a Path,
-    pub disk_bytes: u64,
     pub binds: &'a [Bind],
 }
 
@@ -253,7 +259,7 @@ pub fn root_ops(sources: &RootSources<'_>) -> Result<Vec<MountOp>, SandboxError>
     builder.tmpfs(
         &dev.join("shm"),
         libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        format!("mode=1777,size={SHM_BYTES}"),
+        shm_options(),
     )?;
     builder.ops.push(MountOp::Remount {
         target: cstring(&builder.inside(dev))?,
@@ -265,15 +271,15 @@ pub fn root_ops(sources: &RootSources<'_>) -> Result<Vec<MountOp>, SandboxError>
         target: cstring(&builder.inside(Path::new("/proc")))?,
     });
 
-    builder.bind(
-        sources.workdir,
+    builder.tmpfs(
         Path::new("/box"),
         libc::MS_NOSUID | libc::MS_NODEV,
+        sources.box_options.to_string(),
     )?;
     builder.tmpfs(
         Path::new("/tmp"),
         libc::MS_NOSUID | libc::MS_NODEV,
-        format!("mode=1777,size={}", sources.disk_bytes.max(4096)),
+        sources.tmp_options.to_string(),
     )?;
 
     for bind in sources.binds {

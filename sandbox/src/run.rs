@@ -1,5 +1,6 @@
-//! One run, host side (Linux only): prepare the child's plan, clone,
-//! finish the namespace setup from outside, monitor limits, account.
+//! One run, supervisor side (Linux only): make sure the slot's init fits
+//! the run, prepare its directories and plan, start it, watch the limits
+//! and the pipes, account.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -7,20 +8,20 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
-use crate::cgroup::RunCgroup;
 use crate::child::{
-    self, ChildPlan, Step, PROGRAM_ID, RECORD_EXEC_FAILED, RECORD_PROGRAM_ENDED,
-    RECORD_SETUP_FAILED,
+    self, SlotPlan, Step, PROGRAM_ID, RECORD_EXEC_FAILED, RECORD_LISTENER, RECORD_PROGRAM_ENDED,
+    RECORD_RESET_DONE, RECORD_SETUP_FAILED,
 };
-use crate::monitor::{spawn_reader, spawn_stdin_writer, StatusEvent, StatusPipe};
-use crate::mounts::{root_ops, RootSources};
+use crate::monitor::{OutputPipe, SigpipeBlock, StdinFeed};
+use crate::mounts::{root_ops, shm_options, RootSources};
+use crate::shared::{PlanInput, SharedRegion};
+use crate::slot::{receive_message, Layout, SlotInit};
+use crate::workdir::{WorkDirs, MAX_INODES};
 use crate::{
     ExitStatus, LimitKind, RunOutcome, RunSpec, Sandbox, SandboxError, Stdin, HOST_ID_BASE,
 };
@@ -32,10 +33,15 @@ const MAX_OPEN_FILES: u64 = 256;
 /// Size of the root tmpfs, which contains only mount points and the
 /// account files.
 const ROOT_TMPFS: &str = "mode=755,size=1m,nr_inodes=4096";
-/// How long to wait for the init to go after it was killed.
+/// How long to wait for the run to end after a kill request, and for a
+/// reset, before the init itself is killed.
 const KILL_GRACE: Duration = Duration::from_secs(5);
 /// `PATH` used to resolve `argv[0]` when the spec's env has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// Plans above this size give their pages back after the run.
+const LARGE_PLAN: usize = 1 << 20;
+/// `SECCOMP_IOCTL_NOTIF_RECV`: `_IOWR('!', 0, struct seccomp_notif)`.
+const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 
 /// Host (root, program) ids of a slot; see the crate docs.
 pub fn host_ids(slot: u32) -> (u32, u32) {
@@ -147,31 +153,222 @@ fn exec_candidates(spec: &RunSpec) -> Result<Vec<CString>, SandboxError> {
         .collect()
 }
 
-/// Output and child-facing fds of one run, parent side.
-struct Pipes {
-    stdin_child: OwnedFd,
-    stdin_feed: Option<(OwnedFd, Vec<u8>)>,
-    stdout: (OwnedFd, OwnedFd),
-    stderr: (OwnedFd, OwnedFd),
-    status: (OwnedFd, OwnedFd),
-    sync: (OwnedFd, OwnedFd),
-}
-
 fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     // O_CLOEXEC: other threads of this process may fork and exec at any
     // time, and must not inherit our pipes.
     pipe2(OFlag::O_CLOEXEC).map_err(|e| setup("creating pipes", e.into()))
 }
 
-fn open_pipes(stdin: &Stdin) -> Result<Pipes, SandboxError> {
-    let (stdin_child, stdin_feed) = match stdin {
-        Stdin::Null => {
-            let null = File::open("/dev/null").map_err(|e| setup("opening /dev/null", e))?;
-            (OwnedFd::from(null), None)
+fn to_sock_fprog(program: &[seccompiler::sock_filter]) -> libc::sock_fprog {
+    libc::sock_fprog {
+        len: program.len() as u16,
+        // seccompiler's sock_filter has the kernel's layout, as libc's
+        // does; the kernel only reads through this pointer.
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    }
+}
+
+/// Writes the uid and gid maps of the init's user namespace: inside 0 to
+/// the slot's root id, inside 1000 to the slot's program id.
+fn write_id_maps(pid: i32, slot: u32) -> Result<(), SandboxError> {
+    let (root, program) = host_ids(slot);
+    let map = format!("0 {root} 1\n{PROGRAM_ID} {program} 1\n");
+    for file in ["uid_map", "gid_map"] {
+        std::fs::write(format!("/proc/{pid}/{file}"), &map)
+            .map_err(|e| setup("writing the user namespace id maps", e))?;
+    }
+    Ok(())
+}
+
+fn box_options(disk_bytes: u64) -> String {
+    format!(
+        "size={},nr_inodes={MAX_INODES},mode=0755,uid={PROGRAM_ID},gid={PROGRAM_ID}",
+        disk_bytes.max(4096)
+    )
+}
+
+fn tmp_options(disk_bytes: u64) -> String {
+    format!("mode=1777,size={}", disk_bytes.max(4096))
+}
+
+/// Starts an init for `layout` unless the running one has it.
+fn ensure_init(sandbox: &mut Sandbox, layout: &Layout, disk_bytes: u64) -> Result<(), SandboxError> {
+    if sandbox.init.as_ref().is_some_and(|init| init.layout == *layout) {
+        return Ok(());
+    }
+    sandbox.dirs = None;
+    // The old init's death empties the slot: it is PID 1 of the slot's
+    // namespace.
+    sandbox.init = None;
+    let shared = SharedRegion::new()?;
+    if !sandbox.cgroup.kill_and_wait() {
+        return Err(setup(
+            "emptying the slot cgroup",
+            std::io::Error::other("processes of an earlier run survive in it"),
+        ));
+    }
+    let options = (box_options(disk_bytes), tmp_options(disk_bytes));
+    let binds: Vec<crate::Bind> = layout
+        .binds
+        .iter()
+        .map(|(host, inside)| crate::Bind {
+            host: host.clone(),
+            inside: inside.clone(),
+        })
+        .collect();
+    let ops = root_ops(&RootSources {
+        root: &sandbox.root_dir,
+        box_options: &options.0,
+        tmp_options: &options.1,
+        passwd: &sandbox.passwd,
+        group: &sandbox.group,
+        system_root: layout.root.as_deref().unwrap_or(Path::new("/")),
+        binds: &binds,
+    })?;
+    let cap_last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(63);
+    let plan = SlotPlan {
+        root: CString::new(sandbox.root_dir.as_os_str().as_bytes())
+            .map_err(|_| SandboxError::InvalidSpec("state_dir contains a NUL byte".into()))?,
+        root_data: CString::new(ROOT_TMPFS).unwrap_or_default(),
+        ops,
+        hostname: b"sandbox",
+        box_dir: c"/box".to_owned(),
+        tmp_dir: c"/tmp".to_owned(),
+        shm_dir: c"/dev/shm".to_owned(),
+        shm_options: CString::new(shm_options()).unwrap_or_default(),
+        control_fd: -1,
+        cap_last_cap,
+        enosys_filter: to_sock_fprog(&sandbox.policy.enosys),
+        allowlist_filter: to_sock_fprog(&sandbox.policy.allowlist_notify),
+        notify: true,
+        run: std::ptr::null(),
+    };
+    let slot = sandbox.config.slot;
+    let cgroup = &sandbox.cgroup;
+    let init = SlotInit::start(slot, plan, shared, layout.clone(), options, |pid| {
+        write_id_maps(pid, slot)?;
+        cgroup.add_process(pid as u32)
+    })?;
+    let (_, program_id) = host_ids(slot);
+    sandbox.dirs = Some(WorkDirs::open(init.pid, program_id, program_id)?);
+    tracing::debug!(slot, pid = init.pid, "slot init started");
+    sandbox.init = Some(init);
+    Ok(())
+}
+
+/// Drops the slot's init after a failure, so the next run starts a new
+/// one from a clean cgroup.
+fn discard_init(sandbox: &mut Sandbox) {
+    sandbox.dirs = None;
+    sandbox.init = None;
+    if !sandbox.cgroup.kill_and_wait() {
+        tracing::error!(slot = sandbox.config.slot, "the slot cgroup did not become empty");
+    }
+}
+
+/// Runs `spec` in the slot: the command runs in a fresh IPC namespace
+/// and session under the slot's init, with fresh `/box` and `/tmp`
+/// contents.
+pub fn execute(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
+    let layout = Layout {
+        root: spec.root.clone(),
+        binds: spec
+            .binds
+            .iter()
+            .map(|b| (b.host.clone(), b.inside.clone()))
+            .collect(),
+    };
+    let disk_bytes = spec.limits.disk_bytes;
+    ensure_init(sandbox, &layout, disk_bytes)?;
+    let result = execute_in(sandbox, spec);
+    if let Err(e) = &result {
+        if matches!(e, SandboxError::Io { .. }) {
+            discard_init(sandbox);
         }
+    }
+    result
+}
+
+fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
+    let slot = sandbox.config.slot;
+    let argv = spec
+        .argv
+        .iter()
+        .map(|a| c_string(a, "argument"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envp = spec
+        .env
+        .iter()
+        .map(|(k, v)| c_string(&format!("{k}={v}"), "environment entry"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let candidates = exec_candidates(spec)?;
+    let limits = rlimits(spec);
+    let options = (
+        box_options(spec.limits.disk_bytes),
+        tmp_options(spec.limits.disk_bytes),
+    );
+    let (Some(init), Some(dirs)) = (sandbox.init.as_mut(), sandbox.dirs.as_mut()) else {
+        return Err(setup(
+            "starting the slot's init",
+            std::io::Error::other("no init"),
+        ));
+    };
+    let plan_bytes = argv
+        .iter()
+        .chain(&envp)
+        .map(|s| s.as_bytes_with_nul().len() + 8)
+        .sum::<usize>();
+    init.shared.write(&PlanInput {
+        argv: &argv,
+        envp: &envp,
+        exec_candidates: &candidates,
+        rlimits: &limits,
+        box_options: &options.0,
+        tmp_options: &options.1,
+    })?;
+
+    // Directories the last run (or its input files) left non-empty, and
+    // those whose size changes, get fresh file systems.
+    let mut reset = dirs.dirty()?;
+    if init.box_options != options.0 {
+        reset |= child::RESET_BOX;
+    }
+    if init.tmp_options != options.1 {
+        reset |= child::RESET_TMP;
+    }
+    if reset != 0 {
+        init.send(child::REQUEST_RESET, reset, &[])?;
+        match init.receive(Some(KILL_GRACE))? {
+            Some(message) if message.record[0] == RECORD_RESET_DONE => {}
+            Some(message) if message.record[0] == RECORD_SETUP_FAILED => {
+                return Err(setup(
+                    Step::ResetTmpfs.describe(),
+                    std::io::Error::from_raw_os_error(message.record[2] as i32),
+                ))
+            }
+            _ => {
+                return Err(SandboxError::Io {
+                    step: "resetting the work dirs",
+                    source: std::io::Error::other("the slot's init did not answer"),
+                })
+            }
+        }
+        dirs.reopen(reset)?;
+        init.box_options = options.0;
+        init.tmp_options = options.1;
+    }
+    for file in &spec.files {
+        dirs.place(file)?;
+    }
+
+    let (stdin_child, stdin_feed) = match &spec.stdin {
+        Stdin::Null => (OwnedFd::from(sandbox.null.try_clone().map_err(|e| setup("opening /dev/null", e))?), None),
         Stdin::Bytes(bytes) => {
             let (read, write) = pipe()?;
-            (read, Some((write, bytes.clone())))
+            (read, Some(StdinFeed::new(write, bytes.clone())?))
         }
         Stdin::HostFile(path) => {
             let file = File::open(path).map_err(|source| SandboxError::Io {
@@ -181,17 +378,272 @@ fn open_pipes(stdin: &Stdin) -> Result<Pipes, SandboxError> {
             (OwnedFd::from(file), None)
         }
     };
-    Ok(Pipes {
-        stdin_child,
-        stdin_feed,
-        stdout: pipe()?,
-        stderr: pipe()?,
-        status: pipe()?,
-        sync: pipe()?,
+    let (stdout_read, stdout_write) = pipe()?;
+    let (stderr_read, stderr_write) = pipe()?;
+    let mut stdout = OutputPipe::new(stdout_read, spec.limits.stdout_bytes)?;
+    let mut stderr = OutputPipe::new(stderr_read, spec.limits.stderr_bytes)?;
+    let mut stdin_feed = stdin_feed;
+
+    sandbox
+        .cgroup
+        .set_limits(spec.limits.memory_bytes, spec.limits.max_processes)?;
+    let mut counters = sandbox.cgroup.begin()?;
+
+    let started = Instant::now();
+    init.send(
+        child::REQUEST_RUN,
+        0,
+        &[
+            stdin_child.as_raw_fd(),
+            stdout_write.as_raw_fd(),
+            stderr_write.as_raw_fd(),
+        ],
+    )?;
+    // Our copies of the program's ends must close, or the pipes never EOF.
+    drop((stdin_child, stdout_write, stderr_write));
+    let _sigpipe = stdin_feed.as_ref().map(|_| SigpipeBlock::new());
+
+    let control = init.control_fd();
+    let mut listener: Option<OwnedFd> = None;
+    let mut blocked_syscall: Option<String> = None;
+    let mut setup_failure: Option<(u32, i32)> = None;
+    let mut exec_failure: Option<i32> = None;
+    let mut program_status: Option<i32> = None;
+    let mut init_gone = false;
+    let mut killed: Option<LimitKind> = None;
+    let mut kill_sent: Option<Instant> = None;
+    let mut last_check = started;
+    let request_kill = |init: &mut SlotInit, kill_sent: &mut Option<Instant>| {
+        if kill_sent.is_none() {
+            *kill_sent = Some(Instant::now());
+            if init.send(child::REQUEST_KILL, 0, &[]).is_err() {
+                init.kill();
+            }
+        }
+    };
+    loop {
+        let ended = program_status.is_some() || init_gone;
+        if ended && stdout.done() && stderr.done() {
+            break;
+        }
+        let mut poll_fds = Vec::with_capacity(5);
+        let mut watch = |fd: i32, events: i16| {
+            poll_fds.push(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
+            poll_fds.len() - 1
+        };
+        let control_index = (!ended).then(|| watch(control, libc::POLLIN));
+        let stdout_index = stdout.fd().map(|fd| watch(fd, libc::POLLIN));
+        let stderr_index = stderr.fd().map(|fd| watch(fd, libc::POLLIN));
+        let stdin_index = stdin_feed
+            .as_ref()
+            .and_then(StdinFeed::fd)
+            .map(|fd| watch(fd, libc::POLLOUT));
+        let listener_index = listener
+            .as_ref()
+            .filter(|_| !ended)
+            .map(|fd| watch(fd.as_raw_fd(), libc::POLLIN));
+        let millis = POLL_INTERVAL.as_millis() as i32;
+        // SAFETY: a live array of pollfds and its length.
+        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), poll_fds.len() as libc::nfds_t, millis) };
+        let fired = |index: Option<usize>| {
+            ready > 0 && index.is_some_and(|i| poll_fds[i].revents != 0)
+        };
+        if fired(control_index) {
+            match receive_message(control)? {
+                None => init_gone = true,
+                Some(message) => {
+                    let [kind, a, b] = message.record;
+                    match kind {
+                        RECORD_LISTENER => listener = message.fd,
+                        RECORD_SETUP_FAILED => setup_failure = Some((a, b as i32)),
+                        RECORD_EXEC_FAILED => exec_failure = Some(a as i32),
+                        RECORD_PROGRAM_ENDED => program_status = Some(a as i32),
+                        _ => tracing::warn!(slot, kind, "unexpected record from the slot's init"),
+                    }
+                }
+            }
+        }
+        if fired(listener_index) {
+            if let Some(fd) = &listener {
+                if let Some(name) = receive_notification(fd) {
+                    tracing::debug!(slot, syscall = %name, "blocked syscall, killing the run");
+                    blocked_syscall.get_or_insert(name);
+                    request_kill(init, &mut kill_sent);
+                }
+            }
+        }
+        if fired(stdout_index) {
+            stdout.read_available();
+        }
+        if fired(stderr_index) {
+            stderr.read_available();
+        }
+        if fired(stdin_index) {
+            if let Some(feed) = stdin_feed.as_mut() {
+                feed.write_available();
+            }
+        }
+
+        if killed.is_none() && blocked_syscall.is_none() && program_status.is_none() {
+            let reason = if stdout.exceeded() || stderr.exceeded() {
+                Some(LimitKind::Output)
+            } else if last_check.elapsed() >= POLL_INTERVAL {
+                last_check = Instant::now();
+                sandbox.cgroup.poll_memory(&mut counters);
+                if sandbox.cgroup.cpu_time(&counters) > spec.limits.cpu_time {
+                    Some(LimitKind::CpuTime)
+                } else if started.elapsed() > spec.limits.wall_time {
+                    Some(LimitKind::WallTime)
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                tracing::debug!(slot, ?reason, "limit reached, killing the run");
+                killed = Some(reason);
+                request_kill(init, &mut kill_sent);
+            }
+        }
+        let stuck = kill_sent.is_some_and(|t| t.elapsed() > KILL_GRACE)
+            || (ended && started.elapsed() > spec.limits.wall_time + KILL_GRACE);
+        if stuck {
+            tracing::error!(slot, "the run did not end after the kill request");
+            init.kill();
+            init_gone = true;
+            if kill_sent.is_some_and(|t| t.elapsed() > KILL_GRACE * 2) {
+                break;
+            }
+        }
+    }
+    let wall_time = started.elapsed();
+    drop(listener);
+    let stdout = stdout.into_bytes();
+    let stderr = stderr.into_bytes();
+    let cpu_time = sandbox.cgroup.cpu_time(&counters);
+    let oom_kills = sandbox.cgroup.oom_kills(&counters);
+    let pids_limit_hits = sandbox.cgroup.pids_limit_hits(&counters);
+    let peak_memory_bytes = sandbox.cgroup.peak_memory(&counters);
+    if plan_bytes > LARGE_PLAN {
+        init.shared.trim();
+    }
+    if init_gone {
+        discard_init(sandbox);
+    }
+
+    if let Some((step_id, errno)) = setup_failure {
+        let step = Step::from_id(step_id)
+            .map(Step::describe)
+            .unwrap_or("an unknown step");
+        return Err(SandboxError::Setup {
+            step,
+            source: std::io::Error::from_raw_os_error(errno),
+        });
+    }
+    if let Some(errno) = exec_failure {
+        if errno == libc::ENOENT {
+            return Err(SandboxError::InvalidSpec(format!(
+                "command {:?} not found in the sandbox",
+                spec.argv[0]
+            )));
+        }
+        return Err(SandboxError::Setup {
+            step: "executing the command",
+            source: std::io::Error::from_raw_os_error(errno),
+        });
+    }
+    let status = match (program_status, killed, &blocked_syscall) {
+        (_, _, Some(_)) => ExitStatus::Signaled(libc::SIGSYS),
+        (Some(wait_status), _, _) => decode_wait_status(wait_status),
+        (None, Some(_), _) => ExitStatus::Signaled(libc::SIGKILL),
+        // Memory the program holds in tmpfs pages or kernel objects counts
+        // in no process's RSS, so the OOM killer may pick the slot's init,
+        // whose death ends the run without a report. That is still the
+        // program's memory limit, never an internal error.
+        (None, None, None) if oom_kills > 0 => {
+            killed = Some(LimitKind::Memory);
+            ExitStatus::Signaled(libc::SIGKILL)
+        }
+        (None, None, None) => {
+            return Err(SandboxError::Io {
+                step: "waiting for the program",
+                source: std::io::Error::other("the slot's init ended without reporting"),
+            })
+        }
+    };
+    // The program may end before the monitor saw the output flag, so the
+    // output limit is checked again once the pipes are drained.
+    if killed.is_none() && blocked_syscall.is_none() && (stdout.1 || stderr.1) {
+        killed = Some(LimitKind::Output);
+    }
+    let blocked_syscall = blocked_syscall.or_else(|| {
+        // Calls of another ABI are killed by the filter itself, without a
+        // notification.
+        (status == ExitStatus::Signaled(libc::SIGSYS)).then(|| "x32 or i386 ABI call".to_string())
+    });
+    let oom_killed = oom_kills > 0;
+    let limit = if blocked_syscall.is_some() {
+        None
+    } else {
+        killed.or_else(|| infer_limit(status, oom_killed, cpu_time, spec, pids_limit_hits))
+    };
+    Ok(RunOutcome {
+        status,
+        limit,
+        blocked_syscall,
+        cpu_time,
+        wall_time,
+        peak_memory_bytes,
+        oom_killed,
+        stdout: stdout.0,
+        stderr: stderr.0,
+        files: Vec::new(),
     })
 }
 
-fn rlimits(spec: &RunSpec) -> Vec<(libc::__rlimit_resource_t, libc::rlim_t)> {
+/// `struct seccomp_notif` of linux/seccomp.h.
+#[repr(C)]
+struct SeccompNotif {
+    id: u64,
+    pid: u32,
+    flags: u32,
+    nr: i32,
+    arch: u32,
+    instruction_pointer: u64,
+    args: [u64; 6],
+}
+
+/// Reads one seccomp notification and names its syscall. The blocked
+/// thread stays blocked until the run is killed.
+fn receive_notification(listener: &OwnedFd) -> Option<String> {
+    // SAFETY: the kernel requires a zeroed struct, which is a valid value.
+    let mut notification: SeccompNotif = unsafe { std::mem::zeroed() };
+    // SAFETY: the ioctl writes one seccomp_notif into a live struct of the
+    // kernel's layout (80 bytes, checked by the request number).
+    let received = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            SECCOMP_IOCTL_NOTIF_RECV,
+            &mut notification as *mut SeccompNotif,
+        )
+    };
+    if received == -1 {
+        return None;
+    }
+    let nr = i64::from(notification.nr);
+    Some(
+        crate::seccomp::syscall_name(notification.arch, nr)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("syscall {nr}")),
+    )
+}
+
+fn rlimits(spec: &RunSpec) -> Vec<(u32, u64)> {
     let limits = &spec.limits;
     // A backstop for the polled CPU limit: one second above it, rounded
     // up, so it fires only if the monitor is stalled.
@@ -211,334 +663,6 @@ fn rlimits(spec: &RunSpec) -> Vec<(libc::__rlimit_resource_t, libc::rlim_t)> {
         (libc::RLIMIT_RTPRIO, 0),
         (libc::RLIMIT_NICE, 0),
     ]
-}
-
-fn to_sock_fprog(program: &[seccompiler::sock_filter]) -> libc::sock_fprog {
-    libc::sock_fprog {
-        len: program.len() as u16,
-        // seccompiler's sock_filter has the kernel's layout, as libc's
-        // does; the kernel only reads through this pointer.
-        filter: program.as_ptr() as *mut libc::sock_filter,
-    }
-}
-
-fn build_plan(sandbox: &Sandbox, spec: &RunSpec, pipes: &Pipes) -> Result<ChildPlan, SandboxError> {
-    let ops = root_ops(&RootSources {
-        root: &sandbox.root_dir,
-        workdir: sandbox.workdir.path(),
-        passwd: &sandbox.passwd,
-        group: &sandbox.group,
-        system_root: spec.root.as_deref().unwrap_or(Path::new("/")),
-        disk_bytes: spec.limits.disk_bytes,
-        binds: &spec.binds,
-    })?;
-    let argv_owned = spec
-        .argv
-        .iter()
-        .map(|a| c_string(a, "argument"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let envp_owned = spec
-        .env
-        .iter()
-        .map(|(k, v)| c_string(&format!("{k}={v}"), "environment entry"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = envp_owned.iter().map(|a| a.as_ptr()).collect();
-    envp.push(std::ptr::null());
-
-    let cap_last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(63);
-
-    Ok(ChildPlan {
-        root: CString::new(sandbox.root_dir.as_os_str().as_bytes())
-            .map_err(|_| SandboxError::InvalidSpec("state_dir contains a NUL byte".into()))?,
-        root_data: CString::new(ROOT_TMPFS).unwrap_or_default(),
-        ops,
-        hostname: b"sandbox",
-        workdir: CString::new("/box").unwrap_or_default(),
-        exec_candidates: exec_candidates(spec)?,
-        argv,
-        envp,
-        _argv: argv_owned,
-        _envp: envp_owned,
-        rlimits: rlimits(spec),
-        stdin_fd: pipes.stdin_child.as_raw_fd(),
-        stdout_fd: pipes.stdout.1.as_raw_fd(),
-        stderr_fd: pipes.stderr.1.as_raw_fd(),
-        status_fd: pipes.status.1.as_raw_fd(),
-        sync_fd: pipes.sync.0.as_raw_fd(),
-        cap_last_cap,
-        enosys_filter: to_sock_fprog(&sandbox.policy.enosys),
-        allowlist_filter: to_sock_fprog(&sandbox.policy.allowlist),
-    })
-}
-
-/// Writes the uid and gid maps of the child's user namespace: inside 0 to
-/// the slot's root id, inside 1000 to the slot's program id.
-fn write_id_maps(pid: i32, slot: u32) -> Result<(), SandboxError> {
-    let (root, program) = host_ids(slot);
-    let map = format!("0 {root} 1\n{PROGRAM_ID} {program} 1\n");
-    for file in ["uid_map", "gid_map"] {
-        std::fs::write(format!("/proc/{pid}/{file}"), &map)
-            .map_err(|e| setup("writing the user namespace id maps", e))?;
-    }
-    Ok(())
-}
-
-fn kill_process(pid: i32) {
-    // SAFETY: kill has no memory effects; `pid` is our unreaped child, so
-    // the number cannot have been reused.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
-}
-
-fn reap(pid: i32) {
-    let mut status = 0;
-    loop {
-        // SAFETY: waitpid writes into a live local.
-        let result = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-        if result != -1 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return;
-        }
-    }
-}
-
-/// Records received on the status pipe.
-#[derive(Default)]
-struct Report {
-    program_status: Option<i32>,
-    setup_failure: Option<(u32, i32)>,
-    exec_failure: Option<i32>,
-}
-
-/// Runs `spec` in a fresh set of namespaces and cgroup. The work dir must
-/// already be prepared.
-pub fn execute(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
-    let slot = sandbox.config.slot;
-    let mut cgroup = RunCgroup::create(
-        &sandbox.cgroup,
-        spec.limits.memory_bytes,
-        spec.limits.max_processes,
-    )?;
-    let result = execute_in(sandbox, spec, &mut cgroup);
-    // Belt and braces: the pid namespace is gone, so this normally finds
-    // the cgroup empty at once.
-    if !cgroup.kill_and_wait() {
-        tracing::error!(
-            slot,
-            "processes survived the run; the slot's cgroup is not empty"
-        );
-    }
-    cgroup.delete();
-    result
-}
-
-fn execute_in(
-    sandbox: &Sandbox,
-    spec: &RunSpec,
-    cgroup: &mut RunCgroup,
-) -> Result<RunOutcome, SandboxError> {
-    let slot = sandbox.config.slot;
-    let pipes = open_pipes(&spec.stdin)?;
-    let mut plan = build_plan(sandbox, spec, &pipes)?;
-
-    let flags = libc::CLONE_NEWUSER
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWNET
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS
-        | libc::SIGCHLD;
-    let started = Instant::now();
-    // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets
-    // a copy of this address space and runs only `child::run_init`, which
-    // uses raw syscalls and the already-built plan, never returning.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0, 0, 0, 0) };
-    if pid == 0 {
-        // SAFETY: we are the cloned child, and `plan` is our copy.
-        unsafe { child::run_init(&mut plan) }
-    }
-    if pid < 0 {
-        return Err(setup(
-            "cloning into new namespaces (user namespaces must be enabled)",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    let pid = pid as i32;
-    drop(plan);
-
-    // Our copies of the child's ends must close, or the pipes never EOF.
-    let Pipes {
-        stdin_child,
-        stdin_feed,
-        stdout,
-        stderr,
-        status,
-        sync,
-    } = pipes;
-    drop((stdin_child, stdout.1, stderr.1, status.1, sync.0));
-
-    // Finish the setup only the parent can do, while the child waits.
-    let released = write_id_maps(pid, slot)
-        .and_then(|()| cgroup.add_process(pid as u32))
-        .and_then(|()| {
-            nix::unistd::write(&sync.1, b"g")
-                .map(drop)
-                .map_err(|e| setup("releasing the sandbox", e.into()))
-        });
-    drop(sync.1);
-    if let Err(e) = released {
-        kill_process(pid);
-        reap(pid);
-        return Err(e);
-    }
-    tracing::debug!(slot, pid, "sandbox started");
-
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let spawn_error = |e| SandboxError::Io {
-        step: "starting output threads",
-        source: e,
-    };
-    let stdout_reader =
-        spawn_reader(stdout.0, spec.limits.stdout_bytes, exceeded.clone()).map_err(spawn_error);
-    let stderr_reader =
-        spawn_reader(stderr.0, spec.limits.stderr_bytes, exceeded.clone()).map_err(spawn_error);
-    let stdin_writer = stdin_feed.map(|(fd, bytes)| spawn_stdin_writer(fd, bytes));
-    let (stdout_reader, stderr_reader) = match (stdout_reader, stderr_reader) {
-        (Ok(out), Ok(err)) => (out, err),
-        (Err(e), _) | (_, Err(e)) => {
-            kill_process(pid);
-            reap(pid);
-            return Err(e);
-        }
-    };
-
-    let mut status_pipe = StatusPipe::new(status.0);
-    let mut report = Report::default();
-    let mut killed: Option<LimitKind> = None;
-    let mut killed_at: Option<Instant> = None;
-    loop {
-        match status_pipe.poll(POLL_INTERVAL) {
-            Ok(StatusEvent::Eof) => break,
-            Ok(StatusEvent::Record([kind, a, b])) => match kind {
-                RECORD_SETUP_FAILED => report.setup_failure = Some((a, b as i32)),
-                RECORD_EXEC_FAILED => report.exec_failure = Some(a as i32),
-                RECORD_PROGRAM_ENDED => report.program_status = Some(a as i32),
-                _ => tracing::warn!(slot, kind, "unknown record from the sandbox init"),
-            },
-            Ok(StatusEvent::Nothing) => {}
-            Err(e) => {
-                tracing::error!(slot, error = %e, "reading the sandbox status pipe failed");
-                killed_at.get_or_insert_with(Instant::now);
-                kill_process(pid);
-            }
-        }
-        cgroup.poll_memory();
-        if killed.is_none() {
-            let limits = &spec.limits;
-            let reason = if exceeded.load(Ordering::Relaxed) {
-                Some(LimitKind::Output)
-            } else if cgroup.cpu_time() > limits.cpu_time {
-                Some(LimitKind::CpuTime)
-            } else if started.elapsed() > limits.wall_time {
-                Some(LimitKind::WallTime)
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                tracing::debug!(slot, ?reason, "limit reached, killing the run");
-                killed = Some(reason);
-                killed_at = Some(Instant::now());
-                // SIGKILL to the namespace init takes the whole pid
-                // namespace down; the cgroup kill catches anything that
-                // could still be forking at this instant.
-                kill_process(pid);
-                cgroup.kill_and_wait();
-            }
-        }
-        if killed_at.is_some_and(|t| t.elapsed() > KILL_GRACE) {
-            tracing::error!(slot, pid, "the sandbox init did not end after SIGKILL");
-            break;
-        }
-    }
-    let wall_time = started.elapsed();
-    reap(pid);
-    cgroup.kill_and_wait();
-
-    let stdout = stdout_reader.join().unwrap_or_default();
-    let stderr = stderr_reader.join().unwrap_or_default();
-    if let Some(Ok(writer)) = stdin_writer {
-        let _ = writer.join();
-    }
-
-    if let Some((step_id, errno)) = report.setup_failure {
-        let step = Step::from_id(step_id)
-            .map(Step::describe)
-            .unwrap_or("an unknown step");
-        return Err(SandboxError::Setup {
-            step,
-            source: std::io::Error::from_raw_os_error(errno),
-        });
-    }
-    if let Some(errno) = report.exec_failure {
-        if errno == libc::ENOENT {
-            return Err(SandboxError::InvalidSpec(format!(
-                "command {:?} not found in the sandbox",
-                spec.argv[0]
-            )));
-        }
-        return Err(SandboxError::Setup {
-            step: "executing the command",
-            source: std::io::Error::from_raw_os_error(errno),
-        });
-    }
-    let status = match (report.program_status, killed) {
-        (Some(wait_status), _) => decode_wait_status(wait_status),
-        (None, Some(_)) => ExitStatus::Signaled(libc::SIGKILL),
-        // Memory the program holds in tmpfs pages or kernel objects counts
-        // in no process's RSS, so the OOM killer may pick our init, which
-        // then cannot report. That is still the program's memory limit,
-        // never an internal error.
-        (None, None) if cgroup.oom_kills() > 0 => {
-            killed = Some(LimitKind::Memory);
-            ExitStatus::Signaled(libc::SIGKILL)
-        }
-        (None, None) => {
-            return Err(SandboxError::Io {
-                step: "waiting for the program",
-                source: std::io::Error::other("the sandbox init ended without reporting"),
-            })
-        }
-    };
-
-    // The program may end before the monitor saw a reader's flag, so the
-    // output limit is checked again once the readers are done.
-    if killed.is_none() && exceeded.load(Ordering::Relaxed) {
-        killed = Some(LimitKind::Output);
-    }
-
-    let cpu_time = cgroup.cpu_time();
-    let oom_killed = cgroup.oom_kills() > 0;
-    let limit = killed
-        .or_else(|| infer_limit(status, oom_killed, cpu_time, spec, cgroup.pids_limit_hits()));
-    let blocked_syscall =
-        (status == ExitStatus::Signaled(libc::SIGSYS)).then(|| "unknown".to_string());
-    Ok(RunOutcome {
-        status,
-        limit,
-        blocked_syscall,
-        cpu_time,
-        wall_time,
-        peak_memory_bytes: cgroup.peak_memory(),
-        oom_killed,
-        stdout,
-        stderr,
-        files: Vec::new(),
-    })
 }
 
 fn decode_wait_status(status: i32) -> ExitStatus {

@@ -1,142 +1,149 @@
-//! The slot's work dir (`/box` inside) and copy-out (Linux only).
+//! The slot's writable directories, `/box`, `/tmp` and `/dev/shm`, from
+//! the supervisor's side, and copy-out (Linux only).
 //!
-//! The work dir is a tmpfs mounted on the host at `state_dir/slot-N/box`,
-//! owned by the program's host uid. Every run gets a freshly mounted one
-//! (which empties it and frees the pages of the last run), and it is
-//! unmounted again after copy-out and on drop.
+//! They are tmpfs mounts in the slot init's mount namespace, which the
+//! supervisor reaches through `/proc/<init>/root`. It writes input files
+//! into `/box` before a run and reads output files after it, always
+//! through directory fds with `openat`/`openat2` and never following a
+//! symlink, because the run had the directories in its hands. A directory
+//! that is not empty after a run gets a fresh tmpfs from the init before
+//! the next one ([`crate::child::REQUEST_RESET`]), which also frees the
+//! pages the run wrote.
 
 use std::ffi::CString;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
-
+use crate::child::{RESET_BOX, RESET_SHM, RESET_TMP};
 use crate::{FileContent, InputFile, SandboxError};
 
-/// Inode limit of the work dir, so a run cannot fill kernel memory with
-/// empty files; 64 Ki files is far above what a test needs.
-const MAX_INODES: u32 = 65536;
+/// Inode limit of `/box` and `/tmp`, so a run cannot fill kernel memory
+/// with empty files; 64 Ki files is far above what a test needs.
+pub const MAX_INODES: u32 = 65536;
 
-pub struct WorkDir {
-    path: PathBuf,
+/// The three directories, as (reset bit, path inside the sandbox).
+const DIRS: [(u32, &str); 3] = [(RESET_BOX, "box"), (RESET_TMP, "tmp"), (RESET_SHM, "dev/shm")];
+
+pub struct WorkDirs {
+    /// `/proc/<init>/root`.
+    root: PathBuf,
+    /// Open directories, in the order of [`DIRS`].
+    dirs: [File; 3],
+    /// Host ids that own input files (the program's inside 1000).
     uid: u32,
     gid: u32,
-    mounted: bool,
 }
 
-impl WorkDir {
-    /// Creates the mount point and unmounts anything a crashed process
-    /// left mounted there.
-    pub fn new(path: PathBuf, uid: u32, gid: u32) -> Result<WorkDir, SandboxError> {
-        std::fs::create_dir_all(&path).map_err(|source| SandboxError::Setup {
-            step: "creating the work dir",
-            source,
-        })?;
-        let mut work_dir = WorkDir {
-            path,
+impl WorkDirs {
+    /// Opens the directories of the init with host pid `init_pid`.
+    pub fn open(init_pid: i32, uid: u32, gid: u32) -> Result<WorkDirs, SandboxError> {
+        let root = PathBuf::from(format!("/proc/{init_pid}/root"));
+        let open = |inside: &str| open_dir(&root.join(inside));
+        Ok(WorkDirs {
+            dirs: [open(DIRS[0].1)?, open(DIRS[1].1)?, open(DIRS[2].1)?],
+            root,
             uid,
             gid,
-            mounted: true,
-        };
-        work_dir.unmount_all();
-        Ok(work_dir)
+        })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Unmounts every mount stacked on the work dir (bounded: 16 layers).
-    fn unmount_all(&mut self) {
-        if !self.mounted {
-            return;
-        }
-        for _ in 0..16 {
-            match umount2(&self.path, MntFlags::MNT_DETACH) {
-                Ok(()) => continue,
-                Err(nix::errno::Errno::EINVAL) => break,
-                Err(e) => {
-                    tracing::warn!(path = %self.path.display(), error = %e,
-                        "unmounting the work dir failed");
-                    break;
-                }
+    /// Reopens the directories in bit set `which` after the init mounted
+    /// fresh file systems over them.
+    pub fn reopen(&mut self, which: u32) -> Result<(), SandboxError> {
+        for (i, (bit, inside)) in DIRS.iter().enumerate() {
+            if which & bit != 0 {
+                self.dirs[i] = open_dir(&self.root.join(inside))?;
             }
-        }
-        self.mounted = false;
-    }
-
-    /// Mounts a fresh, empty work dir of `disk_bytes` and writes `files`.
-    pub fn prepare(&mut self, disk_bytes: u64, files: &[InputFile]) -> Result<(), SandboxError> {
-        self.unmount_all();
-        let options = format!(
-            "size={},nr_inodes={MAX_INODES},mode=0755,uid={},gid={}",
-            disk_bytes.max(4096),
-            self.uid,
-            self.gid
-        );
-        mount(
-            Some("tmpfs"),
-            &self.path,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some(options.as_str()),
-        )
-        .map_err(|e| SandboxError::Setup {
-            step: "mounting the work dir tmpfs",
-            source: e.into(),
-        })?;
-        self.mounted = true;
-        for file in files {
-            self.place(file)?;
         }
         Ok(())
     }
 
-    fn place(&self, file: &InputFile) -> Result<(), SandboxError> {
+    /// The bit set of directories that are not empty.
+    pub fn dirty(&self) -> Result<u32, SandboxError> {
+        let mut which = 0;
+        for (i, (bit, _)) in DIRS.iter().enumerate() {
+            if !is_empty(&self.dirs[i])? {
+                which |= bit;
+            }
+        }
+        Ok(which)
+    }
+
+    fn work_dir(&self) -> &File {
+        &self.dirs[0]
+    }
+
+    /// Writes an input file into `/box`, owned by the program.
+    pub fn place(&self, file: &InputFile) -> Result<(), SandboxError> {
         let relative = validate_relative(&file.path)?;
-        let target = self.path.join(relative);
         let io_error = |source| SandboxError::Io {
             step: "writing an input file",
             source,
         };
-        // The tmpfs is fresh and nothing from the sandbox has run in it,
-        // so no component can be a planted symlink.
-        let mut directory = self.path.clone();
-        for component in relative.parent().into_iter().flat_map(Path::components) {
-            directory.push(component);
-            match std::fs::create_dir(&directory) {
-                Ok(()) => {
-                    std::os::unix::fs::chown(&directory, Some(self.uid), Some(self.gid))
-                        .map_err(io_error)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io_error(e)),
+        // Opened before the switch of ids below, with the supervisor's
+        // own rights.
+        let mut source = match &file.content {
+            FileContent::Bytes(_) => None,
+            FileContent::HostPath(host) => Some(File::open(host).map_err(io_error)?),
+        };
+        // The tmpfs belongs to the slot's user namespace, where host root
+        // is unmapped: creating a file there as root fails with EOVERFLOW.
+        // Creating it as the program's host id makes it the program's.
+        let _ids = FsIds::switch(self.uid, self.gid).map_err(io_error)?;
+        let components: Vec<_> = relative.components().collect();
+        let (name, parents) = components.split_last().ok_or_else(|| {
+            SandboxError::InvalidSpec(format!("file path {:?} is empty", file.path))
+        })?;
+        let mut directory: Option<OwnedFd> = None;
+        for component in parents {
+            let parent = directory
+                .as_ref()
+                .map_or(self.work_dir().as_raw_fd(), AsRawFd::as_raw_fd);
+            let c_name = c_component(component.as_os_str().as_bytes())?;
+            // SAFETY: a valid C string and an open directory fd.
+            let made = unsafe { libc::mkdirat(parent, c_name.as_ptr(), 0o755) };
+            if made == -1 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(io_error(io::Error::last_os_error()));
             }
+            let child = open_at(
+                parent,
+                &c_name,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0,
+            )
+            .map_err(io_error)?;
+            directory = Some(child);
         }
+        let parent = directory
+            .as_ref()
+            .map_or(self.work_dir().as_raw_fd(), AsRawFd::as_raw_fd);
         let mode = if file.executable { 0o755 } else { 0o644 };
-        let mut output = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&target)
-            .map_err(io_error)?;
-        match &file.content {
-            FileContent::Bytes(bytes) => {
-                io::Write::write_all(&mut output, bytes).map_err(io_error)?
+        let c_name = c_component(name.as_os_str().as_bytes())?;
+        let output = open_at(
+            parent,
+            &c_name,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            mode,
+        )
+        .map_err(io_error)?;
+        let mut output = File::from(output);
+        match (&file.content, source.as_mut()) {
+            (FileContent::Bytes(bytes), _) => output.write_all(bytes).map_err(io_error)?,
+            (FileContent::HostPath(_), Some(input)) => {
+                io::copy(input, &mut output).map_err(io_error)?;
             }
-            FileContent::HostPath(host) => {
-                let mut input = File::open(host).map_err(io_error)?;
-                io::copy(&mut input, &mut output).map_err(io_error)?;
-            }
+            (FileContent::HostPath(_), None) => {}
         }
-        output
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(io_error)?;
-        std::os::unix::fs::fchown(&output, Some(self.uid), Some(self.gid)).map_err(io_error)
+        // The umask may have cut the mode at creation.
+        // SAFETY: fchmod on a file we own.
+        if unsafe { libc::fchmod(output.as_raw_fd(), mode) } == -1 {
+            return Err(io_error(io::Error::last_os_error()));
+        }
+        Ok(())
     }
 
     /// Reads the files matched by `patterns` from the work dir's top level
@@ -151,15 +158,11 @@ impl WorkDir {
         if patterns.is_empty() {
             return Ok(Vec::new());
         }
-        let directory = File::open(&self.path).map_err(|source| SandboxError::Io {
-            step: "opening the work dir for copy-out",
-            source,
-        })?;
         let names = self.matching_names(patterns)?;
         let mut files = Vec::new();
         let mut total: u64 = 0;
         for name in names {
-            let Some(file) = open_beneath(&directory, &name)? else {
+            let Some(file) = open_beneath(self.work_dir(), &name)? else {
                 continue;
             };
             let copy_error = |reason: String| SandboxError::CopyOut {
@@ -199,7 +202,13 @@ impl WorkDir {
             }
             if listing.is_none() {
                 let mut entries = Vec::new();
-                let read = std::fs::read_dir(&self.path).map_err(|source| SandboxError::Io {
+                // The listing only yields names; each is opened beneath
+                // the directory fd afterwards.
+                let read = std::fs::read_dir(format!(
+                    "/proc/self/fd/{}",
+                    self.work_dir().as_raw_fd()
+                ))
+                .map_err(|source| SandboxError::Io {
                     step: "listing the work dir",
                     source,
                 })?;
@@ -219,16 +228,106 @@ impl WorkDir {
         }
         Ok(names)
     }
+}
 
-    /// Unmounts the work dir, which discards its content.
-    pub fn clear(&mut self) {
-        self.unmount_all();
+fn open_dir(path: &Path) -> Result<File, SandboxError> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|source| SandboxError::Setup {
+            step: "opening the slot's work dirs",
+            source: io::Error::new(source.kind(), format!("{}: {source}", path.display())),
+        })
+}
+
+/// Whether a directory has no entries besides `.` and `..`.
+fn is_empty(directory: &File) -> Result<bool, SandboxError> {
+    let error = |source| SandboxError::Io {
+        step: "checking the work dirs",
+        source,
+    };
+    // SAFETY: lseek on our own fd.
+    if unsafe { libc::lseek(directory.as_raw_fd(), 0, libc::SEEK_SET) } == -1 {
+        return Err(error(io::Error::last_os_error()));
+    }
+    let mut buffer = [0u8; 1024];
+    // SAFETY: getdents64 writes at most `buffer.len()` bytes into it.
+    let length = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            directory.as_raw_fd(),
+            buffer.as_mut_ptr(),
+            buffer.len(),
+        )
+    };
+    if length < 0 {
+        return Err(error(io::Error::last_os_error()));
+    }
+    // struct linux_dirent64: u64 inode, i64 offset, u16 record length,
+    // u8 type, then the NUL-terminated name.
+    let mut offset = 0usize;
+    let length = length as usize;
+    while offset + 19 < length {
+        let record = u16::from_ne_bytes([buffer[offset + 16], buffer[offset + 17]]) as usize;
+        let name = &buffer[offset + 19..(offset + record).min(length)];
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        if name != b"." && name != b".." {
+            return Ok(false);
+        }
+        if record == 0 {
+            break;
+        }
+        offset += record;
+    }
+    Ok(true)
+}
+
+fn c_component(bytes: &[u8]) -> Result<CString, SandboxError> {
+    CString::new(bytes)
+        .map_err(|_| SandboxError::InvalidSpec("a file path contains a NUL byte".into()))
+}
+
+fn open_at(directory: i32, name: &CString, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    // SAFETY: a valid C string and an open directory fd.
+    let fd = unsafe { libc::openat(directory, name.as_ptr(), flags, mode) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: openat returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The calling thread's file system ids, switched for as long as the
+/// value lives. Only this thread is affected (the raw syscalls change the
+/// calling thread alone), and the switch back restores the file
+/// capabilities a change away from 0 dropped.
+struct FsIds;
+
+impl FsIds {
+    fn switch(uid: u32, gid: u32) -> io::Result<FsIds> {
+        // SAFETY: integer arguments only; gid first, while we may still.
+        unsafe {
+            libc::syscall(libc::SYS_setfsgid, gid);
+            libc::syscall(libc::SYS_setfsuid, uid);
+            // setfsuid reports the previous id, never an error; read back.
+            let current = libc::syscall(libc::SYS_setfsuid, u32::MAX);
+            if current != libc::c_long::from(uid) {
+                libc::syscall(libc::SYS_setfsgid, 0);
+                return Err(io::Error::other("switching the file system ids failed"));
+            }
+        }
+        Ok(FsIds)
     }
 }
 
-impl Drop for WorkDir {
+impl Drop for FsIds {
     fn drop(&mut self) {
-        self.unmount_all();
+        // SAFETY: integer arguments only; back to root.
+        unsafe {
+            libc::syscall(libc::SYS_setfsuid, 0);
+            libc::syscall(libc::SYS_setfsgid, 0);
+        }
     }
 }
 

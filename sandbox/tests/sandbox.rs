@@ -651,7 +651,7 @@ fn mount_call_is_killed_by_seccomp() {
     );
     assert_eq!(
         outcome.blocked_syscall.as_deref(),
-        Some("unknown"),
+        Some("mount"),
         "outcome: {outcome:?}"
     );
 }
