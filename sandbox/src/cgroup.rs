@@ -355,7 +355,12 @@ impl SlotCgroup {
         Some(subsystem.to_controller().path().to_path_buf())
     }
 
-    fn open_counter(&self, file: &str, controller: &str, write: bool) -> Result<File, SandboxError> {
+    fn open_counter(
+        &self,
+        file: &str,
+        controller: &str,
+        write: bool,
+    ) -> Result<File, SandboxError> {
         let dir = self.dir(controller).ok_or_else(|| {
             setup_error("opening cgroup counters", format!("no {controller} cgroup"))
         })?;
@@ -373,7 +378,8 @@ impl SlotCgroup {
 
     fn open_counters(&self) -> Result<Counters, SandboxError> {
         let v2 = self.v2;
-        let pick = |v1_name: &'static str, v2_name: &'static str| if v2 { v2_name } else { v1_name };
+        let pick =
+            |v1_name: &'static str, v2_name: &'static str| if v2 { v2_name } else { v1_name };
         Ok(Counters {
             cpu: self.open_counter(pick("cpuacct.usage", "cpu.stat"), "cpuacct", false)?,
             memory: self.open_counter(
@@ -383,7 +389,11 @@ impl SlotCgroup {
             )?,
             // Missing before Linux 5.19 on v2.
             peak: self
-                .open_counter(pick("memory.max_usage_in_bytes", "memory.peak"), "memory", true)
+                .open_counter(
+                    pick("memory.max_usage_in_bytes", "memory.peak"),
+                    "memory",
+                    true,
+                )
                 .ok(),
             oom: self.open_counter(pick("memory.oom_control", "memory.events"), "memory", false)?,
             pids_events: self.open_counter("pids.events", "pids", false)?,
@@ -408,7 +418,11 @@ impl SlotCgroup {
 
     /// Sets the memory limit (without swap) and the process limit of the
     /// next run; writes only what changed since the last run.
-    pub fn set_limits(&mut self, memory_bytes: u64, max_processes: u32) -> Result<(), SandboxError> {
+    pub fn set_limits(
+        &mut self,
+        memory_bytes: u64,
+        max_processes: u32,
+    ) -> Result<(), SandboxError> {
         if self.limits == Some((memory_bytes, max_processes)) {
             return Ok(());
         }
@@ -420,7 +434,10 @@ impl SlotCgroup {
             std::fs::write(memory_dir.join(file), &value).map_err(|e| {
                 setup_error(
                     "setting the memory limit",
-                    format!("writing {value} to {}: {e}", memory_dir.join(file).display()),
+                    format!(
+                        "writing {value} to {}: {e}",
+                        memory_dir.join(file).display()
+                    ),
                 )
             })
         };
@@ -546,11 +563,7 @@ impl SlotCgroup {
     }
 
     fn procs(&self) -> Vec<CgroupPid> {
-        let mut all: Vec<CgroupPid> = self
-            .groups()
-            .iter()
-            .flat_map(|(_, g)| g.procs())
-            .collect();
+        let mut all: Vec<CgroupPid> = self.groups().iter().flat_map(|(_, g)| g.procs()).collect();
         all.sort();
         all.dedup();
         all

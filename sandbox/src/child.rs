@@ -246,8 +246,6 @@ pub struct SlotPlan {
     pub shm_options: CString,
     pub control_fd: i32,
     pub cap_last_cap: u32,
-    /// Installed first: it must still allow `seccomp` for the second.
-    pub enosys_filter: libc::sock_fprog,
     pub allowlist_filter: libc::sock_fprog,
     /// Whether the allowlist's default action is `SECCOMP_RET_USER_NOTIF`,
     /// whose listener fd the program sends to the supervisor.
@@ -382,8 +380,8 @@ fn receive_request(control: i32, fds: &mut [i32; 3]) -> Option<[u32; 3]> {
             && (*header).cmsg_type == libc::SCM_RIGHTS
         {
             let data = libc::CMSG_DATA(header).cast::<c_int>();
-            let count = ((*header).cmsg_len - libc::CMSG_LEN(0) as usize)
-                / std::mem::size_of::<c_int>();
+            let count =
+                ((*header).cmsg_len - libc::CMSG_LEN(0) as usize) / std::mem::size_of::<c_int>();
             for (i, slot) in fds.iter_mut().enumerate().take(count.min(3)) {
                 *slot = std::ptr::read_unaligned(data.add(i));
             }
@@ -393,7 +391,8 @@ fn receive_request(control: i32, fds: &mut [i32; 3]) -> Option<[u32; 3]> {
             }
         }
     }
-    let word = |i: usize| u32::from_ne_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
+    let word =
+        |i: usize| u32::from_ne_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
     Some([word(0), word(4), word(8)])
 }
 
@@ -497,7 +496,11 @@ pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
             libc::O_WRONLY | libc::O_CLOEXEC,
         )
     };
-    check(control, Step::SlotInitResources, libc::c_long::from(last_pid));
+    check(
+        control,
+        Step::SlotInitResources,
+        libc::c_long::from(last_pid),
+    );
 
     // SAFETY: an anonymous private mapping; checked below.
     let stack = unsafe {
@@ -675,8 +678,7 @@ fn reap(control: i32, program: &mut libc::pid_t, status: &mut Option<c_int>) {
     loop {
         let mut wait_status: c_int = 0;
         // SAFETY: waitpid writes the status into a live local.
-        let reaped =
-            unsafe { libc::waitpid(-1, &mut wait_status, libc::WNOHANG | libc::__WALL) };
+        let reaped = unsafe { libc::waitpid(-1, &mut wait_status, libc::WNOHANG | libc::__WALL) };
         if reaped > 0 {
             if reaped == *program {
                 *program = 0;
@@ -995,7 +997,11 @@ fn run_mount_op(plan: &SlotPlan, op: &MountOp, none: *const c_char) {
                     data.as_ptr().cast(),
                 )
             };
-            check(plan.control_fd, Step::MountTmpfs, libc::c_long::from(mounted));
+            check(
+                plan.control_fd,
+                Step::MountTmpfs,
+                libc::c_long::from(mounted),
+            );
         }
         MountOp::Proc { target } => {
             // SAFETY: valid C strings.
@@ -1011,7 +1017,11 @@ fn run_mount_op(plan: &SlotPlan, op: &MountOp, none: *const c_char) {
                     c"hidepid=2".as_ptr().cast(),
                 )
             };
-            check(plan.control_fd, Step::MountProc, libc::c_long::from(mounted));
+            check(
+                plan.control_fd,
+                Step::MountProc,
+                libc::c_long::from(mounted),
+            );
         }
         MountOp::Remount { target, flags } => {
             let flags = *flags | locked_flags(target);
@@ -1031,7 +1041,11 @@ fn remount(plan: &SlotPlan, target: &CString, flags: libc::c_ulong) {
             std::ptr::null(),
         )
     };
-    check(plan.control_fd, Step::RemountReadOnly, libc::c_long::from(remounted));
+    check(
+        plan.control_fd,
+        Step::RemountReadOnly,
+        libc::c_long::from(remounted),
+    );
 }
 
 #[repr(C)]
@@ -1085,7 +1099,8 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
     // A new session without a controlling terminal: TIOCSTI and job
     // control signals cannot reach anything outside.
     // SAFETY: setsid has no memory effects.
-    check(control, Step::NewSession, unsafe { libc::setsid() } as libc::c_long);
+    check(control, Step::NewSession, unsafe { libc::setsid() }
+        as libc::c_long);
 
     // The received fds are 3 or above (the init keeps 0..2 open), so dup2
     // onto 0..2 cannot clobber one; dup2 clears close-on-exec.
@@ -1176,24 +1191,14 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
         )
     });
 
-    // The ENOSYS filter first: the allowlist does not allow `seccomp`, so
-    // nothing can be installed after it.
-    // SAFETY: the sock_fprog points into a BPF program owned by the plan,
-    // which lives in this address space.
-    check(control, Step::Seccomp, unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            &start.slot.enosys_filter as *const libc::sock_fprog,
-        )
-    });
+    // One filter, last: the allowlist does not allow `seccomp`.
     let flags = if start.slot.notify {
         SECCOMP_FILTER_FLAG_NEW_LISTENER
     } else {
         0
     };
-    // SAFETY: as above.
+    // SAFETY: the sock_fprog points into a BPF program owned by the plan,
+    // which lives in this address space.
     let listener = unsafe {
         libc::syscall(
             libc::SYS_seccomp,

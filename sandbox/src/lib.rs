@@ -33,9 +33,9 @@ mod monitor;
 mod mounts;
 mod run;
 pub mod seccomp;
-mod syscall_names;
 mod shared;
 mod slot;
+mod syscall_names;
 mod workdir;
 
 use std::path::PathBuf;

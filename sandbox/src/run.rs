@@ -192,8 +192,16 @@ fn tmp_options(disk_bytes: u64) -> String {
 }
 
 /// Starts an init for `layout` unless the running one has it.
-fn ensure_init(sandbox: &mut Sandbox, layout: &Layout, disk_bytes: u64) -> Result<(), SandboxError> {
-    if sandbox.init.as_ref().is_some_and(|init| init.layout == *layout) {
+fn ensure_init(
+    sandbox: &mut Sandbox,
+    layout: &Layout,
+    disk_bytes: u64,
+) -> Result<(), SandboxError> {
+    if sandbox
+        .init
+        .as_ref()
+        .is_some_and(|init| init.layout == *layout)
+    {
         return Ok(());
     }
     sandbox.dirs = None;
@@ -241,7 +249,6 @@ fn ensure_init(sandbox: &mut Sandbox, layout: &Layout, disk_bytes: u64) -> Resul
         shm_options: CString::new(shm_options()).unwrap_or_default(),
         control_fd: -1,
         cap_last_cap,
-        enosys_filter: to_sock_fprog(&sandbox.policy.enosys),
         allowlist_filter: to_sock_fprog(&sandbox.policy.allowlist_notify),
         notify: true,
         run: std::ptr::null(),
@@ -265,7 +272,10 @@ fn discard_init(sandbox: &mut Sandbox) {
     sandbox.dirs = None;
     sandbox.init = None;
     if !sandbox.cgroup.kill_and_wait() {
-        tracing::error!(slot = sandbox.config.slot, "the slot cgroup did not become empty");
+        tracing::error!(
+            slot = sandbox.config.slot,
+            "the slot cgroup did not become empty"
+        );
     }
 }
 
@@ -365,7 +375,15 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
     }
 
     let (stdin_child, stdin_feed) = match &spec.stdin {
-        Stdin::Null => (OwnedFd::from(sandbox.null.try_clone().map_err(|e| setup("opening /dev/null", e))?), None),
+        Stdin::Null => (
+            OwnedFd::from(
+                sandbox
+                    .null
+                    .try_clone()
+                    .map_err(|e| setup("opening /dev/null", e))?,
+            ),
+            None,
+        ),
         Stdin::Bytes(bytes) => {
             let (read, write) = pipe()?;
             (read, Some(StdinFeed::new(write, bytes.clone())?))
@@ -448,10 +466,15 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
             .map(|fd| watch(fd.as_raw_fd(), libc::POLLIN));
         let millis = POLL_INTERVAL.as_millis() as i32;
         // SAFETY: a live array of pollfds and its length.
-        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), poll_fds.len() as libc::nfds_t, millis) };
-        let fired = |index: Option<usize>| {
-            ready > 0 && index.is_some_and(|i| poll_fds[i].revents != 0)
+        let ready = unsafe {
+            libc::poll(
+                poll_fds.as_mut_ptr(),
+                poll_fds.len() as libc::nfds_t,
+                millis,
+            )
         };
+        let fired =
+            |index: Option<usize>| ready > 0 && index.is_some_and(|i| poll_fds[i].revents != 0);
         if fired(control_index) {
             match receive_message(control)? {
                 None => init_gone = true,
@@ -469,10 +492,15 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
         }
         if fired(listener_index) {
             if let Some(fd) = &listener {
-                if let Some(name) = receive_notification(fd) {
-                    tracing::debug!(slot, syscall = %name, "blocked syscall, killing the run");
-                    blocked_syscall.get_or_insert(name);
-                    request_kill(init, &mut kill_sent);
+                match receive_notification(fd) {
+                    Some(name) => {
+                        tracing::debug!(slot, syscall = %name, "blocked syscall, killing the run");
+                        blocked_syscall.get_or_insert(name);
+                        request_kill(init, &mut kill_sent);
+                    }
+                    // The filter's last process is gone (POLLHUP): stop
+                    // watching, or every poll returns at once.
+                    None => listener = None,
                 }
             }
         }

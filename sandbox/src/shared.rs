@@ -73,9 +73,7 @@ impl SharedRegion {
                 source: std::io::Error::last_os_error(),
             });
         }
-        Ok(SharedRegion {
-            base: base.cast(),
-        })
+        Ok(SharedRegion { base: base.cast() })
     }
 
     /// The plan, at the start of the region.

@@ -7,8 +7,6 @@
 //! when the handle is dropped or the supervisor dies, whichever comes
 //! first.
 
-use std::ffi::CString;
-use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -296,7 +294,8 @@ pub fn receive_message(fd: RawFd) -> Result<Option<Message>, SandboxError> {
     let received = loop {
         // SAFETY: the message points at live locals for the call's duration.
         let received = unsafe { libc::recvmsg(fd, &mut message, libc::MSG_CMSG_CLOEXEC) };
-        if received == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        if received == -1
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
         {
             continue;
         }
@@ -339,8 +338,3 @@ pub fn receive_message(fd: RawFd) -> Result<Option<Message>, SandboxError> {
         fd: fd_received,
     }))
 }
-
-/// Keeps `CString` and `File` imports used by callers of this module's
-/// plan helpers.
-#[allow(dead_code)]
-fn _unused(_: CString, _: File) {}

@@ -26,7 +26,11 @@ use crate::{FileContent, InputFile, SandboxError};
 pub const MAX_INODES: u32 = 65536;
 
 /// The three directories, as (reset bit, path inside the sandbox).
-const DIRS: [(u32, &str); 3] = [(RESET_BOX, "box"), (RESET_TMP, "tmp"), (RESET_SHM, "dev/shm")];
+const DIRS: [(u32, &str); 3] = [
+    (RESET_BOX, "box"),
+    (RESET_TMP, "tmp"),
+    (RESET_SHM, "dev/shm"),
+];
 
 pub struct WorkDirs {
     /// `/proc/<init>/root`.
@@ -204,14 +208,12 @@ impl WorkDirs {
                 let mut entries = Vec::new();
                 // The listing only yields names; each is opened beneath
                 // the directory fd afterwards.
-                let read = std::fs::read_dir(format!(
-                    "/proc/self/fd/{}",
-                    self.work_dir().as_raw_fd()
-                ))
-                .map_err(|source| SandboxError::Io {
-                    step: "listing the work dir",
-                    source,
-                })?;
+                let read =
+                    std::fs::read_dir(format!("/proc/self/fd/{}", self.work_dir().as_raw_fd()))
+                        .map_err(|source| SandboxError::Io {
+                            step: "listing the work dir",
+                            source,
+                        })?;
                 for entry in read.flatten() {
                     if let Some(name) = entry.file_name().to_str() {
                         entries.push(name.to_string());
