@@ -1,25 +1,32 @@
 //! Runs one untrusted command in a Linux sandbox and accounts for what it
 //! used.
 //!
-//! Each run gets new user, PID, mount, network, IPC and UTS namespaces, a
-//! root assembled from read-only bind mounts plus a writable size-limited
-//! work dir and `/tmp`, a fresh `/proc`, a minimal `/dev`, no capabilities,
-//! an unprivileged uid, `no_new_privs`, rlimits, a seccomp allowlist and a
-//! cgroup that limits and measures the whole process tree. Nothing started
-//! by a run outlives it.
+//! Each slot has a long-lived init, cloned once into new user, PID, mount,
+//! network and UTS namespaces, which builds a root of read-only bind
+//! mounts plus writable size-limited `/box` and `/tmp`, a `/proc` that
+//! hides it, a minimal `/dev`, and sits in the slot's cgroup. Each run is
+//! a `vfork` of that init into a fresh IPC namespace and session, with no
+//! capabilities, an unprivileged uid, `no_new_privs`, rlimits and a
+//! seccomp allowlist; the cgroup limits and measures the whole process
+//! tree. When the program ends, everything it started is killed; the
+//! files it left are discarded with a fresh tmpfs; the pid counter starts
+//! over. Nothing started by a run outlives it, and nothing carries to the
+//! next.
 //!
 //! This crate knows nothing about grading: it takes a command, files and
 //! limits, and returns how the command ended. If isolation cannot be set up
 //! it returns an error and never runs the command bare.
 //!
 //! Linux only (x86_64 for the seccomp policy). Must run as root: the
-//! supervisor mounts the work dir, writes uid maps and manages cgroups.
+//! supervisor writes uid maps, manages cgroups and reaches the init's
+//! directories through `/proc`.
 //!
-//! Layout: `run.rs` drives one run (prepare, clone, monitor, account);
-//! `child.rs` is the code after `clone` (namespace init and program);
-//! `mounts.rs` plans the root; `seccomp.rs` is the syscall policy;
-//! `cgroup.rs` limits and measures; `workdir.rs` owns `/box` and
-//! copy-out; `monitor.rs` moves bytes through the pipes.
+//! Layout: `run.rs` drives one run (prepare, start, monitor, account);
+//! `slot.rs` starts the slot's init and talks to it; `child.rs` is the
+//! code of the init and of the program before exec; `shared.rs` carries a
+//! run's plan to the init; `mounts.rs` plans the root; `seccomp.rs` is the
+//! syscall policy; `cgroup.rs` limits and measures; `workdir.rs` fills
+//! `/box` and copies out; `monitor.rs` moves bytes through the pipes.
 //!
 //! Host ids: slot `N` maps the sandbox's root (inside uid/gid 0) to host id
 //! `1_640_000 + 2N` and the program (inside uid/gid 1000) to

@@ -665,18 +665,33 @@ fn emit_tree(
     }
     let middle = runs.len() / 2;
     let (lower, upper) = runs.split_at(middle);
-    // nr >= boundary: fall through to the jump over the lower half;
-    // otherwise skip it.
+    // nr >= boundary: jump over the lower half; otherwise fall into it.
+    // A conditional jump reaches 255 instructions; a longer lower half
+    // takes an extra unconditional jump.
+    let node_at = program.len();
     program.push(jump(
         libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
         upper[0].0,
         0,
-        1,
+        0,
     ));
-    let skip_at = program.len();
-    program.push(statement(libc::BPF_JMP | libc::BPF_JA, 0));
+    let lower_start = program.len();
     emit_tree(lower, default_action, program, argument_jumps);
-    program[skip_at].k = (program.len() - skip_at - 1) as u32;
+    let lower_length = program.len() - lower_start;
+    if let Ok(offset) = u8::try_from(lower_length) {
+        program[node_at].jt = offset;
+    } else {
+        // Too far: jge falls (jt = 0) to a jump over the lower half, and
+        // nr < boundary skips that jump (jf = 1).
+        program.insert(
+            lower_start,
+            statement(libc::BPF_JMP | libc::BPF_JA, lower_length as u32),
+        );
+        program[node_at].jf = 1;
+        for at in argument_jumps.iter_mut().filter(|at| **at >= lower_start) {
+            *at += 1;
+        }
+    }
     emit_tree(upper, default_action, program, argument_jumps);
 }
 

@@ -6,6 +6,13 @@
 //! not the process: the init (and with it the slot's PID namespace) dies
 //! when the handle is dropped or the supervisor dies, whichever comes
 //! first.
+//!
+//! The init is a fork-like clone of the supervisor, so it keeps a
+//! copy-on-write snapshot of the supervisor's memory from the moment it
+//! was cloned: pages the supervisor later changes are then held twice.
+// TODO: exec a small init binary instead, so a slot holds only its own
+// few pages; today each slot may retain up to the supervisor's resident
+// size at clone time.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
