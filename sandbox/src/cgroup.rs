@@ -17,12 +17,14 @@
 //!
 //! v2 and the "no internal processes" rule: controllers can only be
 //! enabled for children of a cgroup that has no processes itself. When the
-//! worker's own cgroup still lacks the controllers and contains processes,
-//! this module moves the worker process into the leaf
-//! `<own>/<cgroup_name>/supervisor` and then enables `memory`, `pids` and
-//! `cpu` in `<own>` and `<own>/<cgroup_name>`. If other processes remain in
-//! `<own>`, setup fails and says so. Sibling cgroups are never touched.
-//! `<own>` is read once per process, when its first slot is created, so
+//! worker's own cgroup still lacks the controllers, this module moves the
+//! worker process into the leaf `<own>/verdict-supervisor` and then enables
+//! `memory`, `pids` and `cpu` in `<own>`, `<own>/<cgroup_name>` and the
+//! slot. If other processes share `<own>`, setup fails and names them,
+//! because moving processes the worker did not start is not its call.
+//! Sibling cgroups and cgroups above `<own>` are never touched, and setup
+//! checks first that the cgroup2 mount shows `<own>` with this process in
+//! it. `<own>` is read once per process, when its first slot is created, so
 //! later slots (under any name) are created beside the first one, not
 //! below the supervisor leaf; slot setup on v2 is serialized by a lock.
 //!
@@ -170,24 +172,21 @@ impl SlotCgroup {
             Some(own_rel) => own_rel.clone(),
             None => {
                 let own_rel = read_own_v2_cgroup()?;
-                *base = Some(own_rel.clone());
+                check_own_v2_cgroup_mounted(&own_rel)?;
                 own_rel
             }
         };
         let own_dir = Path::new(V2_ROOT).join(&own_rel);
+        if !controllers_enabled(&own_dir) {
+            delegate_own_v2_cgroup(&own_dir)?;
+        }
+        // Stored only now, so a failed first setup leaves nothing cached and
+        // a retry reads `/proc/self/cgroup` again (the process is back in
+        // `<own>` then).
+        *base = Some(own_rel.clone());
+
         let subtree_dir = own_dir.join(name);
         create_dir(&subtree_dir)?;
-
-        if !controllers_enabled(&own_dir) {
-            // Enabling controllers in `<own>` needs it to be free of
-            // processes, so move this process into a leaf first.
-            let supervisor = subtree_dir.join("supervisor");
-            create_dir(&supervisor)?;
-            let pid = std::process::id().to_string();
-            std::fs::write(supervisor.join("cgroup.procs"), pid)
-                .map_err(|e| setup_io("moving the worker into its supervisor cgroup", e))?;
-            enable_controllers(&own_dir)?;
-        }
         enable_controllers(&subtree_dir)?;
         // The slot is a leaf: its init and runs live in it, so no
         // controllers are enabled below it.
@@ -216,8 +215,7 @@ impl Drop for SlotCgroup {
                     "removing the slot cgroup failed");
             }
             // Remove `<own>/<name>` as well once its last slot is gone. The
-            // rmdir fails with EBUSY while other slots (or, on v2, the
-            // supervisor leaf holding this process) remain, which is fine.
+            // rmdir fails with EBUSY while other slots remain, which is fine.
             // On v2 the lock keeps a slot being created under the same name
             // from losing its parent between mkdir and subtree_control.
             let _v2_setup = self.v2.then(lock_v2_base);
@@ -255,6 +253,156 @@ fn read_own_v2_cgroup() -> Result<PathBuf, SandboxError> {
             )
         })?;
     Ok(PathBuf::from(own.trim_start_matches('/')))
+}
+
+/// Checks that the cgroup2 mount at [`V2_ROOT`] shows this process's own
+/// cgroup, so setup works inside that cgroup and nowhere else. The two
+/// differ in a privileged container that has its own cgroup namespace but
+/// mounts the node's whole tree. There `/proc/self/cgroup` reads `0::/`,
+/// and writing to the mount's root would reconfigure the node's top-level
+/// cgroup.
+fn check_own_v2_cgroup_mounted(own_rel: &Path) -> Result<(), SandboxError> {
+    let own_dir = Path::new(V2_ROOT).join(own_rel);
+    let pid = std::process::id();
+    let procs = read_procs(&own_dir).map_err(|e| {
+        setup_error(
+            "finding the worker's cgroup v2",
+            format!(
+                "{}/cgroup.procs: {e}; the cgroup2 mount at {V2_ROOT} must show the cgroup \
+                 named in /proc/self/cgroup (/{})",
+                own_dir.display(),
+                own_rel.display()
+            ),
+        )
+    })?;
+    if procs.contains(&pid) {
+        return Ok(());
+    }
+    Err(setup_error(
+        "finding the worker's cgroup v2",
+        format!(
+            "this process (pid {pid}) is not in {}/cgroup.procs, so the cgroup2 mount at \
+             {V2_ROOT} shows a different tree than /proc/self/cgroup (/{}); mount cgroup2 \
+             from inside the worker's cgroup namespace",
+            own_dir.display(),
+            own_rel.display()
+        ),
+    ))
+}
+
+/// Makes `memory`, `pids` and `cpu` available to the children of the
+/// worker's own cgroup `own_dir`, touching no cgroup outside it and no
+/// process but this one.
+///
+/// A non-root cgroup can enable controllers for its children only while it
+/// contains no processes (cgroup v2's "no internal processes" rule, EBUSY
+/// otherwise). So this process first moves into the leaf
+/// `<own>/verdict-supervisor` and stays there. When other processes share
+/// `<own>`, moving them is not ours to do, so setup fails and names them.
+/// This process then stays in `<own>`, or moves back when they entered
+/// after its move, which leaves the empty leaf behind. The root cgroup is
+/// exempt from the rule, so there nothing moves.
+fn delegate_own_v2_cgroup(own_dir: &Path) -> Result<(), SandboxError> {
+    if is_root_cgroup(own_dir) {
+        return enable_controllers(own_dir);
+    }
+    let pid = std::process::id();
+    let others = other_processes(own_dir, pid);
+    if !others.is_empty() {
+        return Err(shared_cgroup_error(own_dir, &others));
+    }
+
+    let supervisor = own_dir.join(SUPERVISOR_LEAF);
+    create_dir(&supervisor)?;
+    move_process(&supervisor, pid)?;
+    tracing::info!(cgroup = %supervisor.display(), pid,
+        "moved the worker into its supervisor cgroup");
+    let Err(enable_error) = enable_controllers(own_dir) else {
+        return Ok(());
+    };
+
+    // A process entered `<own>` between the check and the write, or the
+    // controllers are missing from `<own>`. Undo the move either way, so
+    // the worker ends where it started.
+    let others = other_processes(own_dir, pid);
+    if let Err(e) = move_process(own_dir, pid) {
+        tracing::warn!(cgroup = %own_dir.display(), pid, error = %e,
+            "moving the worker back into its own cgroup failed");
+    }
+    if others.is_empty() {
+        Err(enable_error)
+    } else {
+        Err(shared_cgroup_error(own_dir, &others))
+    }
+}
+
+/// Leaf below the worker's own cgroup that contains the worker process on v2.
+const SUPERVISOR_LEAF: &str = "verdict-supervisor";
+
+/// Returns whether `dir` is the hierarchy's root cgroup, which alone lacks
+/// `cgroup.type`. A cgroup namespace's root is not the hierarchy's root and
+/// has the file.
+fn is_root_cgroup(dir: &Path) -> bool {
+    !dir.join("cgroup.type").exists()
+}
+
+/// Pids listed in `dir/cgroup.procs`, as seen from this pid namespace.
+fn read_procs(dir: &Path) -> io::Result<Vec<u32>> {
+    let text = std::fs::read_to_string(dir.join("cgroup.procs"))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect())
+}
+
+/// Processes in `dir` other than `pid`. An unreadable `cgroup.procs` counts
+/// as none, because the write to `cgroup.subtree_control` that follows
+/// reports the real error.
+fn other_processes(dir: &Path, pid: u32) -> Vec<u32> {
+    let mut procs = read_procs(dir).unwrap_or_default();
+    procs.retain(|&p| p != pid);
+    procs
+}
+
+fn move_process(cgroup_dir: &Path, pid: u32) -> Result<(), SandboxError> {
+    std::fs::write(cgroup_dir.join("cgroup.procs"), pid.to_string()).map_err(|e| {
+        setup_error(
+            "moving the worker between cgroups",
+            format!(
+                "writing pid {pid} to {}/cgroup.procs: {e}",
+                cgroup_dir.display()
+            ),
+        )
+    })
+}
+
+/// Builds the setup error for a worker whose own cgroup contains `others`,
+/// naming up to 10 of them with their command names.
+fn shared_cgroup_error(own_dir: &Path, others: &[u32]) -> SandboxError {
+    let named: Vec<String> = others
+        .iter()
+        .take(10)
+        .map(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            format!("{pid} ({})", comm.trim())
+        })
+        .collect();
+    let more = if others.len() > named.len() {
+        format!(" and {} more", others.len() - named.len())
+    } else {
+        String::new()
+    };
+    setup_error(
+        "enabling cgroup v2 controllers",
+        format!(
+            "the worker's cgroup {} also contains the processes {}{more}; cgroup v2 enables \
+             memory, pids and cpu for child cgroups only while their parent contains no \
+             processes, and the sandbox moves no process but its own. Run the worker alone \
+             in its cgroup (its own container or `systemd-run --scope`)",
+            own_dir.display(),
+            named.join(", ")
+        ),
+    )
 }
 
 fn create_dir(path: &Path) -> Result<(), SandboxError> {

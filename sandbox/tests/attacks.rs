@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     assert_report, assert_status, c_spec, describe, processes_with_marker, python, result_of, run,
-    slot, spec, text,
+    scaled, slot, spec, text,
 };
 use verdict_sandbox::{ExitStatus, LimitKind, RunOutcome, SandboxError, Stdin};
 
@@ -41,7 +41,7 @@ fn fork_bomb_stops_at_process_limit() {
     let marker = format!("fork-bomb-{}", std::process::id());
     let source = "int main(void) { while (within(10)) fork(); return 0; }";
     let mut program = c_spec(source, &[&marker]);
-    program.limits.wall_time = Duration::from_secs(2);
+    program.limits.wall_time = scaled(Duration::from_secs(2));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert!(
@@ -53,8 +53,9 @@ fn fork_bomb_stops_at_process_limit() {
         describe(&outcome)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "expected the run to end within 6 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(6)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(6)),
         started.elapsed()
     );
     let left = processes_with_marker(&marker);
@@ -313,8 +314,8 @@ fn box_inodes_stop_at_limit() {
     let Some(mut slot) = slot() else { return };
     let mut program = c_spec(MANY_FILES_SOURCE, &["/box"]);
     program.limits.memory_bytes = 256 << 20;
-    program.limits.cpu_time = Duration::from_secs(3);
-    program.limits.wall_time = Duration::from_secs(3);
+    program.limits.cpu_time = scaled(Duration::from_secs(3));
+    program.limits.wall_time = scaled(Duration::from_secs(3));
     let outcome = run(&mut slot, &program);
     assert_report(&outcome, &[("create", "ENOSPC")]);
     let files: u64 = result_of(&outcome, "files")
@@ -333,8 +334,8 @@ fn tmp_inodes_are_bounded_by_memory() {
     // memory charged to the run, so the memory limit bounds the count.
     let mut program = c_spec(MANY_FILES_SOURCE, &["/tmp"]);
     program.limits.memory_bytes = 16 << 20;
-    program.limits.cpu_time = Duration::from_secs(3);
-    program.limits.wall_time = Duration::from_secs(3);
+    program.limits.cpu_time = scaled(Duration::from_secs(3));
+    program.limits.wall_time = scaled(Duration::from_secs(3));
     let result = slot.sandbox.run(&program);
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -453,7 +454,7 @@ fn busy_loop_hits_cpu_limit() {
     let Some(mut slot) = slot() else { return };
     let source = "int main(void) { volatile long n = 0; while (within(10)) n++; return 0; }";
     let mut program = c_spec(source, &[]);
-    program.limits.cpu_time = Duration::from_millis(500);
+    program.limits.cpu_time = scaled(Duration::from_millis(500));
     let outcome = run(&mut slot, &program);
     assert_eq!(
         outcome.limit,
@@ -462,8 +463,9 @@ fn busy_loop_hits_cpu_limit() {
         describe(&outcome)
     );
     assert!(
-        outcome.cpu_time < Duration::from_millis(800),
-        "expected the kill within 300 ms of the limit; outcome: {}",
+        outcome.cpu_time < scaled(Duration::from_millis(800)),
+        "expected the kill within {:?} of the limit; outcome: {}",
+        scaled(Duration::from_millis(300)),
         describe(&outcome)
     );
 }
@@ -473,7 +475,7 @@ fn sleep_hits_wall_limit() {
     let Some(mut slot) = slot() else { return };
     let source = "int main(void) { struct timespec t = {30, 0}; nanosleep(&t, 0); return 0; }";
     let mut program = c_spec(source, &[]);
-    program.limits.wall_time = Duration::from_secs(1);
+    program.limits.wall_time = scaled(Duration::from_secs(1));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert_eq!(
@@ -483,8 +485,9 @@ fn sleep_hits_wall_limit() {
         describe(&outcome)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected the run to end within 3 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
 }
@@ -506,8 +509,8 @@ int main(void) {
 }
 "#;
     let mut program = c_spec(source, &[]);
-    program.limits.cpu_time = Duration::from_millis(400);
-    program.limits.wall_time = Duration::from_secs(3);
+    program.limits.cpu_time = scaled(Duration::from_millis(400));
+    program.limits.wall_time = scaled(Duration::from_secs(3));
     let outcome = run(&mut slot, &program);
     assert_eq!(
         outcome.limit,
@@ -516,8 +519,9 @@ int main(void) {
         describe(&outcome)
     );
     assert!(
-        outcome.cpu_time >= Duration::from_millis(400),
-        "expected at least 400 ms of CPU; outcome: {}",
+        outcome.cpu_time >= scaled(Duration::from_millis(400)),
+        "expected at least {:?} of CPU; outcome: {}",
+        scaled(Duration::from_millis(400)),
         describe(&outcome)
     );
 }
@@ -527,7 +531,7 @@ fn stopped_program_ends_on_wall() {
     let Some(mut slot) = slot() else { return };
     let source = "int main(void) { raise(SIGSTOP); return 0; }";
     let mut program = c_spec(source, &[]);
-    program.limits.wall_time = Duration::from_secs(1);
+    program.limits.wall_time = scaled(Duration::from_secs(1));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert_eq!(
@@ -537,8 +541,9 @@ fn stopped_program_ends_on_wall() {
         describe(&outcome)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected the run to end within 3 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
 }
@@ -562,7 +567,7 @@ int main(void) {
 "#;
     let mut program = c_spec(source, &[]);
     program.stdin = Stdin::Bytes(vec![b'i'; 1 << 20]);
-    program.limits.wall_time = Duration::from_secs(1);
+    program.limits.wall_time = scaled(Duration::from_secs(1));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert_eq!(
@@ -572,8 +577,9 @@ int main(void) {
         describe(&outcome)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected the run to end within 3 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
 }
@@ -586,7 +592,7 @@ fn unread_stdin_does_not_block_supervisor() {
     let source = "int main(void) { struct timespec t = {30, 0}; nanosleep(&t, 0); return 0; }";
     let mut program = c_spec(source, &[]);
     program.stdin = Stdin::Bytes(vec![b'u'; 32 << 20]);
-    program.limits.wall_time = Duration::from_secs(1);
+    program.limits.wall_time = scaled(Duration::from_secs(1));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert_eq!(
@@ -596,8 +602,9 @@ fn unread_stdin_does_not_block_supervisor() {
         describe(&outcome)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected the run to end within 3 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
 }
@@ -619,8 +626,9 @@ int main(void) {
     assert_status(&outcome, ExitStatus::Exited(0));
     assert_eq!(outcome.limit, None, "outcome: {}", describe(&outcome));
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "expected the run to end within 2 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(2)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(2)),
         started.elapsed()
     );
 }
@@ -656,8 +664,9 @@ int main(void) {
     let outcome = run(&mut slot, &c_spec(source, &[&marker]));
     assert_status(&outcome, ExitStatus::Exited(0));
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "expected the run to end with the program, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(2)),
+        "expected the run to end with the program, within {:?}, took {:?}",
+        scaled(Duration::from_secs(2)),
         started.elapsed()
     );
     let left = processes_with_marker(&marker);
@@ -1135,8 +1144,9 @@ fn copy_out_refuses_fifo_by_pattern() {
         "expected a copy-out error, got {result:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected copy-out not to block, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected copy-out to return within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
 }
@@ -1164,8 +1174,9 @@ int main(void) {
         result.map(|o| describe(&o))
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected copy-out to stop early, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected copy-out to stop early, within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
 }
@@ -1236,8 +1247,9 @@ fn huge_argv_fails_cleanly() {
         if source.raw_os_error() == Some(libc::E2BIG));
     assert!(e2big, "expected a setup error with E2BIG, got {result:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "expected the run to end within 3 s, took {:?}",
+        started.elapsed() < scaled(Duration::from_secs(3)),
+        "expected the run to end within {:?}, took {:?}",
+        scaled(Duration::from_secs(3)),
         started.elapsed()
     );
     assert_slot_still_works(&mut slot);
@@ -2025,9 +2037,9 @@ int main(void) {
     let victim = "int main(void) { struct timespec t = {2, 500000000}; nanosleep(&t, 0); \
                   puts(\"woke\"); return 0; }";
     let mut killer = c_spec(killer, &[]);
-    killer.limits.wall_time = Duration::from_secs(5);
+    killer.limits.wall_time = scaled(Duration::from_secs(5));
     let mut victim = c_spec(victim, &[]);
-    victim.limits.wall_time = Duration::from_secs(5);
+    victim.limits.wall_time = scaled(Duration::from_secs(5));
     let (killer, victim) = run_together((&mut killer_slot, &killer), (&mut victim_slot, &victim));
     assert_report(&killer, &[("swept", "all")]);
     assert_status(&victim, ExitStatus::Exited(0));
@@ -2077,7 +2089,7 @@ int main(void) {
 }
 "#;
     let mut observer = c_spec(observer, &[]);
-    observer.limits.wall_time = Duration::from_secs(5);
+    observer.limits.wall_time = scaled(Duration::from_secs(5));
     let (busy, observer) = run_together(
         (&mut busy_slot, &c_spec(busy, &[])),
         (&mut observer_slot, &observer),
@@ -2290,7 +2302,7 @@ int main(void) {
 }
 "#;
     let mut program = c_spec(source, &[]);
-    program.limits.cpu_time = Duration::from_secs(2);
+    program.limits.cpu_time = scaled(Duration::from_secs(2));
     let outcome = run(&mut slot, &program);
     assert_status(&outcome, ExitStatus::Exited(0));
     assert!(
@@ -2323,7 +2335,7 @@ int main(void) {
 }
 "#;
     let mut program = c_spec(source, &[]);
-    program.limits.cpu_time = Duration::from_secs(2);
+    program.limits.cpu_time = scaled(Duration::from_secs(2));
     let outcome = run(&mut slot, &program);
     assert_status(&outcome, ExitStatus::Exited(0));
     let system_ms: u64 = result_of(&outcome, "system_ms")
@@ -2360,7 +2372,7 @@ fn streamed_stdin_is_not_memory() {
     let mut program = c_spec(STREAM_READER_SOURCE, &[]);
     program.stdin = Stdin::Bytes(vec![b's'; 64 << 20]);
     program.limits.memory_bytes = 32 << 20;
-    program.limits.wall_time = Duration::from_secs(10);
+    program.limits.wall_time = scaled(Duration::from_secs(10));
     let outcome = run(&mut slot, &program);
     assert_eq!(outcome.limit, None, "outcome: {}", describe(&outcome));
     assert_report(&outcome, &[("bytes", &(64u64 << 20).to_string())]);
@@ -2376,7 +2388,7 @@ fn streamed_host_file_stdin_is_not_memory() {
     let mut program = c_spec(STREAM_READER_SOURCE, &[]);
     program.stdin = Stdin::HostFile(input.path().to_path_buf());
     program.limits.memory_bytes = 32 << 20;
-    program.limits.wall_time = Duration::from_secs(10);
+    program.limits.wall_time = scaled(Duration::from_secs(10));
     let outcome = run(&mut slot, &program);
     assert_eq!(outcome.limit, None, "outcome: {}", describe(&outcome));
     assert_report(&outcome, &[("bytes", &(64u64 << 20).to_string())]);

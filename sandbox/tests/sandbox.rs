@@ -57,10 +57,28 @@ fn slot() -> Option<Slot> {
     })
 }
 
+/// Scales a time limit, or a threshold compared against one, by
+/// `VERDICT_TEST_TIME_SCALE` (a positive integer, 1 when unset). Slow
+/// machines such as a VM without hardware virtualization set it, so that
+/// limits still hold only for the programs meant to exceed them.
+fn scaled(duration: Duration) -> Duration {
+    let scale = match std::env::var("VERDICT_TEST_TIME_SCALE") {
+        Ok(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|&scale| scale > 0)
+            .unwrap_or_else(|| {
+                panic!("invalid VERDICT_TEST_TIME_SCALE {text:?}: expected a positive integer")
+            }),
+        Err(_) => 1,
+    };
+    duration * scale
+}
+
 fn limits() -> Limits {
     Limits {
-        cpu_time: Duration::from_secs(2),
-        wall_time: Duration::from_secs(5),
+        cpu_time: scaled(Duration::from_secs(2)),
+        wall_time: scaled(Duration::from_secs(5)),
         memory_bytes: 256 << 20,
         max_processes: 64,
         stdout_bytes: 1 << 20,
@@ -145,11 +163,11 @@ fn true_exits_zero_cheaply() {
     );
     assert_eq!(outcome.limit, None, "outcome: {outcome:?}");
     assert!(
-        outcome.cpu_time < Duration::from_millis(200),
+        outcome.cpu_time < scaled(Duration::from_millis(200)),
         "cpu: {outcome:?}"
     );
     assert!(
-        outcome.wall_time < Duration::from_secs(1),
+        outcome.wall_time < scaled(Duration::from_secs(1)),
         "wall: {outcome:?}"
     );
     assert!(
@@ -270,7 +288,7 @@ fn abort_signal_is_reported() {
 fn busy_loop_hits_cpu_limit() {
     let Some(mut slot) = slot() else { return };
     let mut program = c_spec("int main(void) { for (;;) {} }", &[]);
-    program.limits.cpu_time = Duration::from_millis(500);
+    program.limits.cpu_time = scaled(Duration::from_millis(500));
     let outcome = run(&mut slot, &program);
     assert_eq!(
         outcome.limit,
@@ -278,10 +296,12 @@ fn busy_loop_hits_cpu_limit() {
         "outcome: {outcome:?}"
     );
     assert!(
-        outcome.cpu_time >= Duration::from_millis(500)
-            && outcome.cpu_time < Duration::from_millis(700),
-        "cpu_time {:?}, expected 500..700 ms",
-        outcome.cpu_time
+        outcome.cpu_time >= scaled(Duration::from_millis(500))
+            && outcome.cpu_time < scaled(Duration::from_millis(700)),
+        "cpu_time {:?}, expected {:?}..{:?}",
+        outcome.cpu_time,
+        scaled(Duration::from_millis(500)),
+        scaled(Duration::from_millis(700))
     );
 }
 
@@ -289,7 +309,7 @@ fn busy_loop_hits_cpu_limit() {
 fn sleep_hits_wall_limit() {
     let Some(mut slot) = slot() else { return };
     let mut program = spec(&["sleep", "30"]);
-    program.limits.wall_time = Duration::from_millis(500);
+    program.limits.wall_time = scaled(Duration::from_millis(500));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert_eq!(
@@ -298,12 +318,12 @@ fn sleep_hits_wall_limit() {
         "outcome: {outcome:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < scaled(Duration::from_secs(3)),
         "took {:?}",
         started.elapsed()
     );
     assert!(
-        outcome.cpu_time < Duration::from_millis(100),
+        outcome.cpu_time < scaled(Duration::from_millis(100)),
         "outcome: {outcome:?}"
     );
 }
@@ -377,8 +397,8 @@ fn streaming_read_fits_small_memory() {
     );
     program.limits.memory_bytes = 32 << 20;
     program.stdin = Stdin::Bytes(vec![b'a'; 100 << 20]);
-    program.limits.wall_time = Duration::from_secs(20);
-    program.limits.cpu_time = Duration::from_secs(10);
+    program.limits.wall_time = scaled(Duration::from_secs(20));
+    program.limits.cpu_time = scaled(Duration::from_secs(10));
     let outcome = run(&mut slot, &program);
     assert_eq!(outcome.limit, None, "outcome: {outcome:?}");
     assert_eq!(
@@ -417,7 +437,7 @@ fn fork_bomb_is_bounded() {
     let source = "#include <unistd.h>\nint main(void) { for (;;) fork(); }";
     let mut program = c_spec(source, &[]);
     program.limits.max_processes = 32;
-    program.limits.wall_time = Duration::from_secs(2);
+    program.limits.wall_time = scaled(Duration::from_secs(2));
     let started = Instant::now();
     let outcome = run(&mut slot, &program);
     assert!(
@@ -428,7 +448,7 @@ fn fork_bomb_is_bounded() {
         "outcome: {outcome:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < scaled(Duration::from_secs(5)),
         "took {:?}",
         started.elapsed()
     );
@@ -747,7 +767,7 @@ fn copy_out_refuses_fifo() {
         "result: {result:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < scaled(Duration::from_secs(3)),
         "took {:?}",
         started.elapsed()
     );
@@ -798,8 +818,8 @@ fn java_version_runs() {
     let mut program = spec(&["java", "-version"]);
     program.limits.memory_bytes = 1 << 30;
     program.limits.max_processes = 256;
-    program.limits.cpu_time = Duration::from_secs(10);
-    program.limits.wall_time = Duration::from_secs(20);
+    program.limits.cpu_time = scaled(Duration::from_secs(10));
+    program.limits.wall_time = scaled(Duration::from_secs(20));
     let outcome = run(&mut slot, &program);
     assert_eq!(
         outcome.status,
@@ -828,8 +848,8 @@ fn javac_compiles_and_java_runs() {
     });
     program.limits.memory_bytes = 1 << 30;
     program.limits.max_processes = 256;
-    program.limits.cpu_time = Duration::from_secs(30);
-    program.limits.wall_time = Duration::from_secs(60);
+    program.limits.cpu_time = scaled(Duration::from_secs(30));
+    program.limits.wall_time = scaled(Duration::from_secs(60));
     program.copy_out = vec!["*.class".into()];
     let outcome = run(&mut slot, &program);
     assert_eq!(
@@ -846,8 +866,8 @@ fn node_eval_runs() {
     let Some(mut slot) = slot() else { return };
     let mut program = spec(&["node", "-e", "console.log(6 * 7)"]);
     program.limits.memory_bytes = 512 << 20;
-    program.limits.cpu_time = Duration::from_secs(10);
-    program.limits.wall_time = Duration::from_secs(20);
+    program.limits.cpu_time = scaled(Duration::from_secs(10));
+    program.limits.wall_time = scaled(Duration::from_secs(20));
     let outcome = run(&mut slot, &program);
     assert_eq!(text(&outcome.stdout), "42\n", "outcome: {outcome:?}");
 }
@@ -875,8 +895,8 @@ fn gcc_compiles_hello() {
         ),
         executable: false,
     });
-    program.limits.cpu_time = Duration::from_secs(10);
-    program.limits.wall_time = Duration::from_secs(20);
+    program.limits.cpu_time = scaled(Duration::from_secs(10));
+    program.limits.wall_time = scaled(Duration::from_secs(20));
     let outcome = run(&mut slot, &program);
     assert_eq!(
         text(&outcome.stdout),
@@ -897,8 +917,8 @@ fn gxx_compiles_hello() {
         ),
         executable: false,
     });
-    program.limits.cpu_time = Duration::from_secs(20);
-    program.limits.wall_time = Duration::from_secs(40);
+    program.limits.cpu_time = scaled(Duration::from_secs(20));
+    program.limits.wall_time = scaled(Duration::from_secs(40));
     let outcome = run(&mut slot, &program);
     assert_eq!(
         text(&outcome.stdout),

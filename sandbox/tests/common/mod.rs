@@ -91,12 +91,31 @@ pub fn slot() -> Option<Slot> {
     })
 }
 
-/// Small limits for hostile programs: 3 s wall, 1 s CPU, 64 MiB, 32
-/// processes, 1 MiB of output per stream, 4 MiB of disk.
+/// Scales a time limit, or a threshold compared against one, by
+/// `VERDICT_TEST_TIME_SCALE` (a positive integer, 1 when unset). Slow
+/// machines such as a VM without hardware virtualization set it, so that
+/// limits still hold only for the programs meant to exceed them.
+pub fn scaled(duration: Duration) -> Duration {
+    let scale = match std::env::var("VERDICT_TEST_TIME_SCALE") {
+        Ok(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|&scale| scale > 0)
+            .unwrap_or_else(|| {
+                panic!("invalid VERDICT_TEST_TIME_SCALE {text:?}: expected a positive integer")
+            }),
+        Err(_) => 1,
+    };
+    duration * scale
+}
+
+/// Small limits for hostile programs: 3 s wall, 1 s CPU (both times
+/// [`scaled`]), 64 MiB, 32 processes, 1 MiB of output per stream, 4 MiB of
+/// disk.
 pub fn limits() -> Limits {
     Limits {
-        cpu_time: Duration::from_secs(1),
-        wall_time: Duration::from_secs(3),
+        cpu_time: scaled(Duration::from_secs(1)),
+        wall_time: scaled(Duration::from_secs(3)),
         memory_bytes: 64 << 20,
         max_processes: 32,
         stdout_bytes: 1 << 20,
