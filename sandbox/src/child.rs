@@ -52,13 +52,12 @@ pub const RECORD_READY: u32 = 10;
 pub const RECORD_SETUP_FAILED: u32 = 11;
 /// `a` is the errno of the last `execve` attempt.
 pub const RECORD_EXEC_FAILED: u32 = 12;
-/// `a` is the program's wait status as returned by `waitpid`; every
-/// process of the run is gone.
+/// `a` is the program's wait status as returned by `waitpid`, `b` the
+/// number plus one of the first syscall the filter blocked (0 if none);
+/// every process of the run is gone.
 pub const RECORD_PROGRAM_ENDED: u32 = 13;
 /// The reset request is done.
 pub const RECORD_RESET_DONE: u32 = 14;
-/// Carries the seccomp notification fd of the program as `SCM_RIGHTS`.
-pub const RECORD_LISTENER: u32 = 15;
 
 /// The inside uid and gid of the program.
 pub const PROGRAM_ID: u32 = 1000;
@@ -248,7 +247,7 @@ pub struct SlotPlan {
     pub cap_last_cap: u32,
     pub allowlist_filter: libc::sock_fprog,
     /// Whether the allowlist's default action is `SECCOMP_RET_USER_NOTIF`,
-    /// whose listener fd the program sends to the supervisor.
+    /// whose listener the init watches to name a blocked call.
     pub notify: bool,
     /// The run plan in shared memory.
     pub run: *const RunPlan,
@@ -257,6 +256,8 @@ pub struct SlotPlan {
 /// Lowest fd number the init moves its control socket to, above stdio
 /// and the fds of a run request.
 const KEPT_FD_BASE: i32 = 64;
+/// Where the init keeps `/dev/null`, to restore 0..2 after each fork.
+const NULL_FD: i32 = 63;
 /// Size of the stack of the forked program process until it execs.
 const CHILD_STACK_BYTES: usize = 256 << 10;
 
@@ -463,15 +464,18 @@ pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
     prepare_signals(control);
     // Fds 0..2 stay taken by /dev/null, so the fds of a run request never
     // land there and the program's dup2 onto 0..2 cannot clobber one.
-    // SAFETY: a valid C string; dup2 between our own fds.
+    // SAFETY: a valid C string; dup2 and close between our own fds.
     unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
         check(control, Step::Stdio, libc::c_long::from(null));
+        check(
+            control,
+            Step::Stdio,
+            libc::c_long::from(libc::dup3(null, NULL_FD, libc::O_CLOEXEC)),
+        );
+        libc::close(null);
         for target in 0..3 {
-            libc::dup2(null, target);
-        }
-        if null > 2 {
-            libc::close(null);
+            libc::dup2(NULL_FD, target);
         }
     }
 
@@ -592,33 +596,50 @@ struct ProgramStart<'a> {
     run: &'a RunPlan,
     control: i32,
     stdio: [i32; 3],
+    /// The seccomp listener fd the program process created, in the fd
+    /// table it shares with the init until exec; -1 if none.
+    listener: std::cell::Cell<i32>,
+}
+
+/// The run in progress, as the init tracks it.
+struct Current {
+    /// The program's pid; 0 when none runs.
+    program: libc::pid_t,
+    /// The program's wait status, once reaped.
+    status: Option<c_int>,
+    /// The seccomp listener of the run; -1 if none.
+    listener: i32,
+    /// The first blocked syscall's number plus one; 0 if none.
+    blocked: u32,
 }
 
 /// The init's request loop; never returns.
 fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: *mut c_void) -> ! {
-    let mut program: libc::pid_t = 0;
-    let mut program_status: Option<c_int> = None;
+    let mut current = Current {
+        program: 0,
+        status: None,
+        listener: -1,
+        blocked: 0,
+    };
     loop {
-        let mut poll_fds = [
-            libc::pollfd {
-                fd: control,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: signals,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: two live pollfds.
-        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), 2, -1) };
+        let watch = |fd: i32| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // A negative fd is ignored by poll.
+        let mut poll_fds = [watch(control), watch(signals), watch(current.listener)];
+        // SAFETY: three live pollfds.
+        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), 3, -1) };
         if ready == -1 {
             continue;
         }
+        if poll_fds[2].revents != 0 {
+            notified(&mut current);
+        }
         if poll_fds[1].revents != 0 {
             drain(signals);
-            reap(control, &mut program, &mut program_status);
+            reap(control, &mut current);
         }
         if poll_fds[0].revents == 0 {
             continue;
@@ -630,23 +651,67 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
             // SAFETY: see `fail`.
             unsafe { libc::_exit(0) }
         };
+        let idle = current.program == 0 && current.status.is_none();
         match kind {
-            REQUEST_RUN if program == 0 && program_status.is_none() => {
-                program = start_program(plan, control, fds, last_pid, stack_top);
+            REQUEST_RUN if idle => {
+                start_program(plan, control, fds, last_pid, stack_top, &mut current);
                 close_all(&fds);
-                if program == 0 {
+                if current.program == 0 {
                     // The fork failed and was reported; end the run.
                     send_record(control, RECORD_PROGRAM_ENDED, 127 << 8, 0, -1);
                 }
             }
-            REQUEST_KILL if program != 0 => kill_all(),
-            REQUEST_RESET if program == 0 => {
+            REQUEST_KILL if current.program != 0 => kill_all(),
+            REQUEST_RESET if idle => {
                 reset(plan, control, a);
                 close_all(&fds);
             }
             _ => close_all(&fds),
         }
     }
+}
+
+/// `struct seccomp_notif` of linux/seccomp.h.
+#[repr(C)]
+struct SeccompNotif {
+    id: u64,
+    pid: u32,
+    flags: u32,
+    nr: i32,
+    arch: u32,
+    instruction_pointer: u64,
+    args: [u64; 6],
+}
+
+/// `SECCOMP_IOCTL_NOTIF_RECV`: `_IOWR('!', 0, struct seccomp_notif)`.
+const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
+
+/// A process of the run made a call outside the allowlist: note the first
+/// one and end the run. The calling thread stays blocked until killed.
+fn notified(current: &mut Current) {
+    // SAFETY: all-zero is a valid seccomp_notif, and the kernel requires
+    // the buffer zeroed.
+    let mut notification: SeccompNotif = unsafe { std::mem::zeroed() };
+    // SAFETY: the ioctl writes one seccomp_notif (80 bytes, as the request
+    // number says) into a live local.
+    let received = unsafe {
+        libc::ioctl(
+            current.listener,
+            SECCOMP_IOCTL_NOTIF_RECV,
+            &mut notification as *mut SeccompNotif,
+        )
+    };
+    if received == -1 {
+        // POLLHUP: no process uses the filter any more.
+        // SAFETY: closing our own fd.
+        unsafe { libc::close(current.listener) };
+        current.listener = -1;
+        return;
+    }
+    if current.blocked == 0 {
+        current.blocked = (notification.nr as u32).saturating_add(1);
+    }
+    kill_all();
 }
 
 fn close_all(fds: &[i32; 3]) {
@@ -673,16 +738,17 @@ fn kill_all() {
 }
 
 /// Reaps every ended child. When the program itself ends, kills what it
-/// left behind; once no child is left, reports the program's status.
-fn reap(control: i32, program: &mut libc::pid_t, status: &mut Option<c_int>) {
+/// left behind; once no child is left, reports the program's status and
+/// the blocked syscall, if any.
+fn reap(control: i32, current: &mut Current) {
     loop {
         let mut wait_status: c_int = 0;
         // SAFETY: waitpid writes the status into a live local.
         let reaped = unsafe { libc::waitpid(-1, &mut wait_status, libc::WNOHANG | libc::__WALL) };
         if reaped > 0 {
-            if reaped == *program {
-                *program = 0;
-                *status = Some(wait_status);
+            if reaped == current.program {
+                current.program = 0;
+                current.status = Some(wait_status);
                 // Nothing a run started outlives its program.
                 kill_all();
             }
@@ -692,28 +758,40 @@ fn reap(control: i32, program: &mut libc::pid_t, status: &mut Option<c_int>) {
             continue;
         }
         if reaped == -1 && errno() == libc::ECHILD {
-            if let Some(ended) = status.take() {
-                send_record(control, RECORD_PROGRAM_ENDED, ended as u32, 0, -1);
+            if let Some(ended) = current.status.take() {
+                if current.listener >= 0 {
+                    // SAFETY: closing our own fd.
+                    unsafe { libc::close(current.listener) };
+                    current.listener = -1;
+                }
+                send_record(
+                    control,
+                    RECORD_PROGRAM_ENDED,
+                    ended as u32,
+                    std::mem::take(&mut current.blocked),
+                    -1,
+                );
             }
         }
         return;
     }
 }
 
-/// Forks the program with the run's plan; returns its pid, or 0 after
-/// reporting a failed fork.
+/// Forks the program with the run's plan and records it in `current`
+/// (pid 0 after reporting a failed fork).
 fn start_program(
     plan: &SlotPlan,
     control: i32,
     stdio: [i32; 3],
     last_pid: i32,
     stack_top: *mut c_void,
-) -> libc::pid_t {
+    current: &mut Current,
+) {
     // SAFETY: the supervisor wrote the plan before sending the request
     // and does not touch it until the run ends.
     let run = unsafe { &*plan.run };
-    // The next pid is 2 in every run (the first after our own 1).
-    // At offset 0: the kernel ignores sysctl writes at other offsets.
+    // The next pid is 2 in every run (the first after our own 1). At
+    // offset 0: the kernel ignores sysctl writes at other offsets.
     // SAFETY: writes one byte from a static string.
     unsafe { libc::pwrite(last_pid, c"1".as_ptr().cast(), 1, 0) };
     let start = ProgramStart {
@@ -721,18 +799,28 @@ fn start_program(
         run,
         control,
         stdio,
+        listener: std::cell::Cell::new(-1),
     };
     // SAFETY: CLONE_VM | CLONE_VFORK: the child runs `program_main` on its
     // own stack in our address space while we are suspended, until it
-    // execs or exits, so `start` on our stack stays valid and unchanged.
+    // execs or exits, so `start` on our stack stays valid and unchanged
+    // but for the listener the child stores. CLONE_FILES: the listener
+    // the child creates lands in our fd table; exec gives the program a
+    // table of its own.
     let pid = unsafe {
         libc::clone(
             program_main,
             stack_top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES | libc::SIGCHLD,
             (&start as *const ProgramStart).cast_mut().cast(),
         )
     };
+    // The child moved the run's stdio onto 0..2 of the shared table; put
+    // /dev/null back, or we would hold the output pipes open.
+    for target in 0..3 {
+        // SAFETY: dup2 between our own fds.
+        unsafe { libc::dup2(NULL_FD, target) };
+    }
     if pid == -1 {
         send_record(
             control,
@@ -741,9 +829,11 @@ fn start_program(
             errno() as u32,
             -1,
         );
-        return 0;
+        current.program = 0;
+        return;
     }
-    pid
+    current.program = pid;
+    current.listener = start.listener.get();
 }
 
 /// Mounts fresh, empty tmpfs file systems over the directories in `which`,
@@ -1209,11 +1299,9 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
     };
     check(control, Step::Seccomp, listener);
     if start.slot.notify {
-        // sendmsg and close are on the allowlist, so this runs under it.
-        send_record(control, RECORD_LISTENER, 0, 0, listener as i32);
-        // SAFETY: closing the listener fd we own; the supervisor has its
-        // copy.
-        unsafe { libc::close(listener as i32) };
+        // The fd table is the init's until exec, which leaves the listener
+        // with the init (it is close-on-exec for the program).
+        start.listener.set(listener as i32);
     }
 
     let mut candidate = run.exec_candidates;

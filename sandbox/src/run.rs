@@ -14,8 +14,8 @@ use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
 use crate::child::{
-    self, SlotPlan, Step, PROGRAM_ID, RECORD_EXEC_FAILED, RECORD_LISTENER, RECORD_PROGRAM_ENDED,
-    RECORD_RESET_DONE, RECORD_SETUP_FAILED,
+    self, SlotPlan, Step, PROGRAM_ID, RECORD_EXEC_FAILED, RECORD_PROGRAM_ENDED, RECORD_RESET_DONE,
+    RECORD_SETUP_FAILED,
 };
 use crate::monitor::{OutputPipe, SigpipeBlock, StdinFeed};
 use crate::mounts::{root_ops, shm_options, RootSources};
@@ -40,8 +40,6 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Plans above this size give their pages back after the run.
 const LARGE_PLAN: usize = 1 << 20;
-/// `SECCOMP_IOCTL_NOTIF_RECV`: `_IOWR('!', 0, struct seccomp_notif)`.
-const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 
 /// Host (root, program) ids of a slot; see the crate docs.
 pub fn host_ids(slot: u32) -> (u32, u32) {
@@ -422,7 +420,6 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
     let _sigpipe = stdin_feed.as_ref().map(|_| SigpipeBlock::new());
 
     let control = init.control_fd();
-    let mut listener: Option<OwnedFd> = None;
     let mut blocked_syscall: Option<String> = None;
     let mut setup_failure: Option<(u32, i32)> = None;
     let mut exec_failure: Option<i32> = None;
@@ -460,10 +457,6 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
             .as_ref()
             .and_then(StdinFeed::fd)
             .map(|fd| watch(fd, libc::POLLOUT));
-        let listener_index = listener
-            .as_ref()
-            .filter(|_| !ended)
-            .map(|fd| watch(fd.as_raw_fd(), libc::POLLIN));
         let millis = POLL_INTERVAL.as_millis() as i32;
         // SAFETY: a live array of pollfds and its length.
         let ready = unsafe {
@@ -481,26 +474,24 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
                 Some(message) => {
                     let [kind, a, b] = message.record;
                     match kind {
-                        RECORD_LISTENER => listener = message.fd,
                         RECORD_SETUP_FAILED => setup_failure = Some((a, b as i32)),
                         RECORD_EXEC_FAILED => exec_failure = Some(a as i32),
-                        RECORD_PROGRAM_ENDED => program_status = Some(a as i32),
+                        RECORD_PROGRAM_ENDED => {
+                            program_status = Some(a as i32);
+                            if b > 0 {
+                                let number = i64::from(b - 1);
+                                blocked_syscall = Some(
+                                    crate::seccomp::syscall_name(
+                                        crate::seccomp::AUDIT_ARCH_X86_64,
+                                        number,
+                                    )
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| format!("syscall {number}")),
+                                );
+                            }
+                        }
                         _ => tracing::warn!(slot, kind, "unexpected record from the slot's init"),
                     }
-                }
-            }
-        }
-        if fired(listener_index) {
-            if let Some(fd) = &listener {
-                match receive_notification(fd) {
-                    Some(name) => {
-                        tracing::debug!(slot, syscall = %name, "blocked syscall, killing the run");
-                        blocked_syscall.get_or_insert(name);
-                        request_kill(init, &mut kill_sent);
-                    }
-                    // The filter's last process is gone (POLLHUP): stop
-                    // watching, or every poll returns at once.
-                    None => listener = None,
                 }
             }
         }
@@ -516,7 +507,7 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
             }
         }
 
-        if killed.is_none() && blocked_syscall.is_none() && program_status.is_none() {
+        if killed.is_none() && program_status.is_none() {
             let reason = if stdout.exceeded() || stderr.exceeded() {
                 Some(LimitKind::Output)
             } else if last_check.elapsed() >= POLL_INTERVAL {
@@ -550,7 +541,6 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
         }
     }
     let wall_time = started.elapsed();
-    drop(listener);
     let stdout = stdout.into_bytes();
     let stderr = stderr.into_bytes();
     let cpu_time = sandbox.cgroup.cpu_time(&counters);
@@ -632,43 +622,6 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
         stderr: stderr.0,
         files: Vec::new(),
     })
-}
-
-/// `struct seccomp_notif` of linux/seccomp.h.
-#[repr(C)]
-struct SeccompNotif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    nr: i32,
-    arch: u32,
-    instruction_pointer: u64,
-    args: [u64; 6],
-}
-
-/// Reads one seccomp notification and names its syscall. The blocked
-/// thread stays blocked until the run is killed.
-fn receive_notification(listener: &OwnedFd) -> Option<String> {
-    // SAFETY: the kernel requires a zeroed struct, which is a valid value.
-    let mut notification: SeccompNotif = unsafe { std::mem::zeroed() };
-    // SAFETY: the ioctl writes one seccomp_notif into a live struct of the
-    // kernel's layout (80 bytes, checked by the request number).
-    let received = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            SECCOMP_IOCTL_NOTIF_RECV,
-            &mut notification as *mut SeccompNotif,
-        )
-    };
-    if received == -1 {
-        return None;
-    }
-    let nr = i64::from(notification.nr);
-    Some(
-        crate::seccomp::syscall_name(notification.arch, nr)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("syscall {nr}")),
-    )
 }
 
 fn rlimits(spec: &RunSpec) -> Vec<(u32, u64)> {

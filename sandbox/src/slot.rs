@@ -39,10 +39,9 @@ pub struct Layout {
     pub binds: Vec<(PathBuf, PathBuf)>,
 }
 
-/// A received control message: `[kind, a, b]` and an fd, if one came.
+/// A received control message: `[kind, a, b]`.
 pub struct Message {
     pub record: [u32; 3],
-    pub fd: Option<OwnedFd>,
 }
 
 /// A running slot init.
@@ -314,10 +313,10 @@ pub fn receive_message(fd: RawFd) -> Result<Option<Message>, SandboxError> {
             source: std::io::Error::last_os_error(),
         });
     }
-    let mut fd_received = None;
+    // The init sends no fds; any that come are closed, never kept.
     // SAFETY: the kernel filled at most msg_controllen bytes of our buffer;
     // the CMSG macros stay inside it. Every received fd is taken into an
-    // OwnedFd, so none leaks.
+    // OwnedFd and dropped, so none leaks.
     unsafe {
         let mut header = libc::CMSG_FIRSTHDR(&message);
         while !header.is_null() {
@@ -326,10 +325,7 @@ pub fn receive_message(fd: RawFd) -> Result<Option<Message>, SandboxError> {
                 let count = ((*header).cmsg_len - libc::CMSG_LEN(0) as usize)
                     / std::mem::size_of::<RawFd>();
                 for i in 0..count {
-                    let owned = OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i)));
-                    if fd_received.is_none() {
-                        fd_received = Some(owned);
-                    }
+                    drop(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
                 }
             }
             header = libc::CMSG_NXTHDR(&message, header);
@@ -342,6 +338,5 @@ pub fn receive_message(fd: RawFd) -> Result<Option<Message>, SandboxError> {
         |i: usize| u32::from_ne_bytes([record[i], record[i + 1], record[i + 2], record[i + 3]]);
     Ok(Some(Message {
         record: [word(0), word(4), word(8)],
-        fd: fd_received,
     }))
 }
