@@ -599,6 +599,9 @@ struct ProgramStart<'a> {
     /// The seccomp listener fd the program process created, in the fd
     /// table it shares with the init until exec; -1 if none.
     listener: std::cell::Cell<i32>,
+    /// Whether the init's IPC namespace is still unused, so the program can
+    /// take it instead of creating one.
+    fresh_ipc: bool,
 }
 
 /// The run in progress, as the init tracks it.
@@ -611,6 +614,9 @@ struct Current {
     listener: i32,
     /// The first blocked syscall's number plus one; 0 if none.
     blocked: u32,
+    /// Whether the init's own IPC namespace is fresh: no process of any
+    /// run has been in it.
+    fresh_ipc: bool,
 }
 
 /// The init's request loop; never returns.
@@ -620,6 +626,8 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
         status: None,
         listener: -1,
         blocked: 0,
+        // The init was cloned into a new IPC namespace.
+        fresh_ipc: true,
     };
     loop {
         let watch = |fd: i32| libc::pollfd {
@@ -771,6 +779,12 @@ fn reap(control: i32, current: &mut Current) {
                     std::mem::take(&mut current.blocked),
                     -1,
                 );
+                // The next run's IPC namespace, made now, while the
+                // supervisor reads this run's results instead of when it
+                // waits for the next run to start. The old one goes with
+                // its last process, which is gone.
+                // SAFETY: unshare has no memory effects.
+                current.fresh_ipc = unsafe { libc::unshare(libc::CLONE_NEWIPC) } == 0;
             }
         }
         return;
@@ -800,7 +814,9 @@ fn start_program(
         control,
         stdio,
         listener: std::cell::Cell::new(-1),
+        fresh_ipc: current.fresh_ipc,
     };
+    current.fresh_ipc = false;
     // SAFETY: CLONE_VM | CLONE_VFORK: the child runs `program_main` on its
     // own stack in our address space while we are suspended, until it
     // execs or exits, so `start` on our stack stays valid and unchanged
@@ -1166,11 +1182,14 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
     let run = start.run;
 
     // A fresh IPC namespace per run: System V objects and POSIX message
-    // queues of an earlier run are gone, whatever it left.
-    // SAFETY: unshare has no memory effects.
-    check(control, Step::IpcNamespace, unsafe {
-        libc::unshare(libc::CLONE_NEWIPC) as libc::c_long
-    });
+    // queues of an earlier run are gone, whatever it left. The init
+    // usually made it ahead of time.
+    if !start.fresh_ipc {
+        // SAFETY: unshare has no memory effects.
+        check(control, Step::IpcNamespace, unsafe {
+            libc::unshare(libc::CLONE_NEWIPC) as libc::c_long
+        });
+    }
 
     // The init blocks SIGCHLD for its signalfd; the program starts with
     // nothing blocked.
