@@ -189,7 +189,8 @@ impl Bench {
         let mut sandbox = Sandbox::new(config).context("setting up the rate slot")?;
         let spec = sandbox_spec(&["/bin/true"]);
         sandbox.run(&spec).context("warming up the rate slot")?;
-        let budget = Duration::from_secs_f64(seconds);
+        let budget = Duration::try_from_secs_f64(seconds)
+            .with_context(|| format!("--rate-seconds {seconds} is out of range"))?;
         let cpu_before = cpu_time_used();
         let started = Instant::now();
         let mut runs = 0;
@@ -438,7 +439,10 @@ fn main() -> Result<()> {
     };
 
     print_machine();
-    let deadline = Instant::now() + Duration::from_secs_f64(args.max_seconds);
+    let deadline = Duration::try_from_secs_f64(args.max_seconds)
+        .ok()
+        .and_then(|budget| Instant::now().checked_add(budget))
+        .with_context(|| format!("--max-seconds {} is out of range", args.max_seconds))?;
     let workloads: [(&'static str, &[&str]); 2] = [
         ("/bin/true", &["/bin/true"]),
         ("python3 -c pass", &["/usr/bin/python3", "-c", "pass"]),

@@ -26,7 +26,7 @@
 //! checks first that the cgroup2 mount shows `<own>` with this process in
 //! it. `<own>` is read once per process, when its first slot is created, so
 //! later slots (under any name) are created beside the first one, not
-//! below the supervisor leaf; slot setup on v2 is serialized by a lock.
+//! below the supervisor leaf. A lock serializes slot setup on v2.
 //!
 //! The monitor reads the counters straight from files opened once per slot
 //! (`pread` every poll), because cgroups-rs's stat calls read every file of
@@ -49,7 +49,7 @@ use crate::SandboxError;
 
 /// Mount point of the unified hierarchy on a v2-only host.
 const V2_ROOT: &str = "/sys/fs/cgroup";
-/// v1 controllers a run needs; a missing one fails setup.
+/// v1 controllers a run needs. A missing one fails setup.
 const V1_REQUIRED: &[&str] = &["memory", "pids", "cpuacct"];
 /// Controllers a v2 run needs enabled in its parent.
 const V2_REQUIRED: &[&str] = &["memory", "pids", "cpu"];
@@ -205,7 +205,7 @@ impl SlotCgroup {
 
 impl Drop for SlotCgroup {
     fn drop(&mut self) {
-        // The slot's init is gone by now; this catches anything left.
+        // The slot's init is gone by now, so this catches anything left.
         self.kill_and_wait();
         self.counters = None;
         for (controller, path) in &self.slot_paths {
@@ -471,13 +471,13 @@ struct Counters {
     pids_events: File,
 }
 
-/// Counter values at the start of a run; the slot's counters are
+/// Counter values at the start of a run. The slot's counters are
 /// cumulative, so a run's usage is the difference.
 pub struct RunStart {
     cpu: Duration,
     oom_kills: u64,
     pids_hits: u64,
-    /// Whether the kernel's peak was reset for this run; if not, only the
+    /// Whether the kernel's peak was reset for this run. If not, only the
     /// polled peak is reported.
     peak_reset: bool,
     observed_peak: u64,
@@ -565,7 +565,7 @@ impl SlotCgroup {
     }
 
     /// Sets the memory limit (without swap) and the process limit of the
-    /// next run; writes only what changed since the last run.
+    /// next run. Writes only what changed since the last run.
     pub fn set_limits(
         &mut self,
         memory_bytes: u64,
@@ -719,13 +719,13 @@ impl SlotCgroup {
 
     /// Kills every process in the slot cgroup (the init included) and
     /// waits (up to 5 s) until it is empty. Returns whether it became
-    /// empty. Used when the init is gone or stuck; a run's own processes
-    /// are killed by the init.
+    /// empty. Used when the init is gone or stuck, because the init itself
+    /// kills a run's own processes.
     ///
     /// v2 uses `cgroup.kill` (Linux 5.14+), which cannot miss a process
     /// that forks meanwhile. v1 freezes the cgroup first so nothing can fork
     /// between reading `cgroup.procs` and the kill, then thaws it so the
-    /// kills are delivered; without a freezer it repeats kill rounds.
+    /// kills are delivered. Without a freezer it repeats kill rounds.
     pub fn kill_and_wait(&self) -> bool {
         let deadline = Instant::now() + EMPTY_TIMEOUT;
         let mut round = 0u32;

@@ -3,11 +3,11 @@
 //!
 //! The slot's init is cloned once per slot from the supervisor into new
 //! user, PID, mount, network, IPC and UTS namespaces. It builds the
-//! sandbox root, pivots into it and then serves runs: for each request it
-//! forks the program with `CLONE_VM | CLONE_VFORK` (no copy of its address
-//! space, so starting a run costs about what `posix_spawn` costs), waits
-//! for it, kills whatever the program left behind and reports the wait
-//! status. It is PID 1 of the slot's PID namespace, so every process of a
+//! sandbox root, pivots into it and then serves runs. For each request it
+//! forks the program with `CLONE_VM | CLONE_VFORK`, which copies no
+//! address space, so starting a run costs about what `posix_spawn` costs.
+//! It then waits for the program, kills whatever the program left behind
+//! and reports the wait status. It is PID 1 of the slot's PID namespace, so every process of a
 //! run is its descendant, and its death takes them all down.
 //!
 //! The supervisor is multi-threaded, and after `clone` only the cloning
@@ -31,8 +31,8 @@ pub const RECORD_LEN: usize = 16;
 // Supervisor to init.
 /// The id maps are written and the init is in its cgroup: set up.
 pub const REQUEST_GO: u32 = 1;
-/// Start the run whose plan is in shared memory; carries the program's
-/// stdin, stdout and stderr as `SCM_RIGHTS`.
+/// Start the run whose plan is in shared memory. The request carries the
+/// program's stdin, stdout and stderr as `SCM_RIGHTS`.
 pub const REQUEST_RUN: u32 = 2;
 /// Kill every process of the current run.
 pub const REQUEST_KILL: u32 = 3;
@@ -52,9 +52,9 @@ pub const RECORD_READY: u32 = 10;
 pub const RECORD_SETUP_FAILED: u32 = 11;
 /// `a` is the errno of the last `execve` attempt.
 pub const RECORD_EXEC_FAILED: u32 = 12;
-/// `a` is the program's wait status as returned by `waitpid`, `b` the
-/// number plus one of the first syscall the filter blocked (0 if none);
-/// every process of the run is gone.
+/// Every process of the run is gone. `a` is the program's wait status as
+/// returned by `waitpid`, and `b` is the number plus one of the first
+/// syscall the filter blocked (0 if none).
 pub const RECORD_PROGRAM_ENDED: u32 = 13;
 /// The reset request is done.
 pub const RECORD_RESET_DONE: u32 = 14;
@@ -256,15 +256,18 @@ pub struct SlotPlan {
 /// Lowest fd number the init moves its control socket to, above stdio
 /// and the fds of a run request.
 const KEPT_FD_BASE: i32 = 64;
-/// Where the init keeps `/dev/null`, to restore 0..2 after each fork.
+/// Fd number of the init's `/dev/null`, which restores 0..2 after each
+/// fork.
 const NULL_FD: i32 = 63;
 /// Size of the stack of the forked program process until it execs.
 const CHILD_STACK_BYTES: usize = 256 << 10;
 
 fn errno() -> i32 {
     // SAFETY: __errno_location returns the calling thread's errno slot,
-    // which stays valid for the thread's life; the child's only thread is
-    // a copy of the cloning thread, whose TLS block was copied with it.
+    // which stays valid for the thread's life. The init's only thread is a
+    // copy of the cloning thread, whose TLS block was copied with it. The
+    // program process shares that slot with the init, which CLONE_VFORK
+    // keeps suspended until the exec.
     unsafe { *libc::__errno_location() }
 }
 
@@ -289,7 +292,7 @@ fn raw_setresuid(id: u32) -> libc::c_long {
 }
 
 /// Sends one record, with `fd` attached when it is not -1. A failed send
-/// cannot be reported anywhere else; the supervisor treats a missing
+/// cannot be reported anywhere else, so the supervisor treats a missing
 /// record as a failed run.
 fn send_record(control: i32, kind: u32, a: u32, b: u32, fd: i32) {
     let mut record = [0u8; RECORD_LEN];
@@ -397,7 +400,8 @@ fn receive_request(control: i32, fds: &mut [i32; 3]) -> Option<[u32; 3]> {
     Some([word(0), word(4), word(8)])
 }
 
-/// Runs as PID 1 of the slot's new PID namespace; never returns.
+/// Runs the slot's init as PID 1 of its new PID namespace and never
+/// returns.
 ///
 /// # Safety
 /// Must be called only in the child of a `clone` that created the
@@ -413,10 +417,10 @@ pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
 
-    // Keep only the control socket, moved above the range a run request's
-    // fds land in; other threads of the supervisor may have had fds open
-    // at clone time (pipes of other slots), and holding them would delay
-    // those slots' EOF.
+    // Keep only the control socket, moved above the range where a run
+    // request's fds land. Other threads of the supervisor may have had fds
+    // open at clone time (pipes of other slots), and holding them would
+    // delay those slots' EOF.
     // SAFETY: fcntl(F_DUPFD_CLOEXEC) only creates a new fd.
     let control = unsafe { libc::fcntl(plan.control_fd, libc::F_DUPFD_CLOEXEC, KEPT_FD_BASE) };
     if control == -1 {
@@ -440,7 +444,7 @@ pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
     }
 
     // We still carry the host's root ids, which the namespace does not
-    // map; files we create would get no valid owner (EOVERFLOW). Switching
+    // map, so files we create would get no valid owner (EOVERFLOW). Switching
     // to the inside root (the slot's host root id) keeps our capabilities
     // in the namespace, because its root id is the one we switch to.
     check(control, Step::BecomeNamespaceRoot, raw_setgroups_empty());
@@ -537,8 +541,8 @@ fn prepare_signals(control: i32) {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: an all-zero sigaction is SIG_DFL with an empty mask; the
-        // kernel copies it. The raw syscall avoids glibc's wrapper, which
+        // SAFETY: an all-zero sigaction is SIG_DFL with an empty mask, and
+        // the kernel copies it. The raw syscall avoids glibc's wrapper, which
         // refuses its own internal signals.
         unsafe {
             let action: KernelSigaction = std::mem::zeroed();
@@ -589,15 +593,15 @@ fn signal_fd(control: i32) -> i32 {
     fd as i32
 }
 
-/// What the program process needs, on the init's stack while the init
+/// Inputs of the program process, on the init's stack while the init
 /// waits for it to exec.
 struct ProgramStart<'a> {
     slot: &'a SlotPlan,
     run: &'a RunPlan,
     control: i32,
     stdio: [i32; 3],
-    /// The seccomp listener fd the program process created, in the fd
-    /// table it shares with the init until exec; -1 if none.
+    /// The seccomp listener fd the program process created (-1 if none),
+    /// in the fd table it shares with the init until exec.
     listener: std::cell::Cell<i32>,
     /// Whether the init's IPC namespace is still unused, so the program can
     /// take it instead of creating one.
@@ -606,20 +610,20 @@ struct ProgramStart<'a> {
 
 /// The run in progress, as the init tracks it.
 struct Current {
-    /// The program's pid; 0 when none runs.
+    /// The program's pid, or 0 when none runs.
     program: libc::pid_t,
     /// The program's wait status, once reaped.
     status: Option<c_int>,
-    /// The seccomp listener of the run; -1 if none.
+    /// The seccomp listener of the run, or -1 if none.
     listener: i32,
-    /// The first blocked syscall's number plus one; 0 if none.
+    /// The first blocked syscall's number plus one, or 0 if none.
     blocked: u32,
     /// Whether the init's own IPC namespace is fresh: no process of any
     /// run has been in it.
     fresh_ipc: bool,
 }
 
-/// The init's request loop; never returns.
+/// Serves the supervisor's requests and never returns.
 fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: *mut c_void) -> ! {
     let mut current = Current {
         program: 0,
@@ -643,7 +647,7 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
             continue;
         }
         if poll_fds[2].revents != 0 {
-            notified(&mut current);
+            notified(&mut current, poll_fds[2].revents);
         }
         if poll_fds[1].revents != 0 {
             drain(signals);
@@ -665,7 +669,7 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
                 start_program(plan, control, fds, last_pid, stack_top, &mut current);
                 close_all(&fds);
                 if current.program == 0 {
-                    // The fork failed and was reported; end the run.
+                    // The fork failed and was reported, so end the run.
                     send_record(control, RECORD_PROGRAM_ENDED, 127 << 8, 0, -1);
                 }
             }
@@ -694,14 +698,24 @@ struct SeccompNotif {
 /// `SECCOMP_IOCTL_NOTIF_RECV`: `_IOWR('!', 0, struct seccomp_notif)`.
 const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 
-/// A process of the run made a call outside the allowlist: note the first
-/// one and end the run. The calling thread stays blocked until killed.
-fn notified(current: &mut Current) {
+/// Handles an event on the seccomp listener. A process of the run made a
+/// call outside the allowlist: note the first one and end the run. The
+/// calling thread stays blocked until killed.
+fn notified(current: &mut Current, revents: libc::c_short) {
+    if revents & libc::POLLIN == 0 {
+        // POLLHUP (no process uses the filter any more) or POLLERR: there
+        // is nothing to receive, and on kernels older than about 6.11 the
+        // receive would block.
+        // SAFETY: closing our own fd.
+        unsafe { libc::close(current.listener) };
+        current.listener = -1;
+        return;
+    }
     // SAFETY: all-zero is a valid seccomp_notif, and the kernel requires
     // the buffer zeroed.
     let mut notification: SeccompNotif = unsafe { std::mem::zeroed() };
-    // SAFETY: the ioctl writes one seccomp_notif (80 bytes, as the request
-    // number says) into a live local.
+    // SAFETY: the ioctl writes one seccomp_notif (80 bytes, the size the
+    // request number encodes) into a live local.
     let received = unsafe {
         libc::ioctl(
             current.listener,
@@ -710,10 +724,15 @@ fn notified(current: &mut Current) {
         )
     };
     if received == -1 {
-        // POLLHUP: no process uses the filter any more.
-        // SAFETY: closing our own fd.
-        unsafe { libc::close(current.listener) };
-        current.listener = -1;
+        // ENOENT: a signal or a kill ended the call before we read it. The
+        // listener must stay open, because without one the filter returns
+        // ENOSYS for the next denied call instead of notifying.
+        let error = errno();
+        if error != libc::ENOENT && error != libc::EINTR {
+            // SAFETY: closing our own fd.
+            unsafe { libc::close(current.listener) };
+            current.listener = -1;
+        }
         return;
     }
     if current.blocked == 0 {
@@ -746,7 +765,7 @@ fn kill_all() {
 }
 
 /// Reaps every ended child. When the program itself ends, kills what it
-/// left behind; once no child is left, reports the program's status and
+/// left behind. Once no child is left, reports the program's status and
 /// the blocked syscall, if any.
 fn reap(control: i32, current: &mut Current) {
     loop {
@@ -821,8 +840,8 @@ fn start_program(
     // own stack in our address space while we are suspended, until it
     // execs or exits, so `start` on our stack stays valid and unchanged
     // but for the listener the child stores. CLONE_FILES: the listener
-    // the child creates lands in our fd table; exec gives the program a
-    // table of its own.
+    // the child creates lands in our fd table, and exec gives the program
+    // a table of its own.
     let pid = unsafe {
         libc::clone(
             program_main,
@@ -831,7 +850,7 @@ fn start_program(
             (&start as *const ProgramStart).cast_mut().cast(),
         )
     };
-    // The child moved the run's stdio onto 0..2 of the shared table; put
+    // The child moved the run's stdio onto 0..2 of the shared table. Put
     // /dev/null back, or we would hold the output pipes open.
     for target in 0..3 {
         // SAFETY: dup2 between our own fds.
@@ -984,10 +1003,10 @@ struct KernelStatfs {
 }
 
 /// Mount flags the kernel locks on a bind of a mount from a more
-/// privileged namespace; a remount that drops one fails with EPERM.
+/// privileged namespace. A remount that drops one fails with EPERM.
 fn locked_flags(path: &CString) -> libc::c_ulong {
     // The raw statfs syscall, not glibc's statvfs, which may read
-    // /proc/mounts through stdio (allocating); libc's statfs type hides
+    // /proc/mounts through stdio and so allocate. libc's statfs type hides
     // the f_flags field, so the kernel's x86_64 layout is declared here.
     let mut info = KernelStatfs::default();
     // SAFETY: valid C string and a live out-pointer to a struct with the
@@ -1117,7 +1136,7 @@ fn run_mount_op(plan: &SlotPlan, op: &MountOp, none: *const c_char) {
                     target.as_ptr(),
                     c"proc".as_ptr(),
                     libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    // The init runs as root; hidepid hides it (and any
+                    // The init runs as root, and hidepid hides it (and any
                     // process the program could not ptrace) from the
                     // program.
                     c"hidepid=2".as_ptr().cast(),
@@ -1172,8 +1191,8 @@ const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER` from linux/seccomp.h.
 const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
 
-/// The program process: sets up the run's isolation and execs the
-/// command; never returns.
+/// Sets up the run's isolation in the program process and execs the
+/// command. Never returns.
 extern "C" fn program_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the init's `ProgramStart`, alive while the init is
     // suspended by CLONE_VFORK, which lasts until we exec or exit.
@@ -1191,8 +1210,8 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
         });
     }
 
-    // The init blocks SIGCHLD for its signalfd; the program starts with
-    // nothing blocked.
+    // The init blocks SIGCHLD for its signalfd, but the program starts
+    // with nothing blocked.
     let empty: u64 = 0;
     // SAFETY: an 8-byte kernel sigset on the stack.
     check(control, Step::Stdio, unsafe {
@@ -1212,7 +1231,7 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
         as libc::c_long);
 
     // The received fds are 3 or above (the init keeps 0..2 open), so dup2
-    // onto 0..2 cannot clobber one; dup2 clears close-on-exec.
+    // onto 0..2 cannot clobber one. dup2 clears close-on-exec.
     for (source, target) in start.stdio.iter().zip(0..3) {
         // SAFETY: dup2 between fds we own.
         check(control, Step::Stdio, unsafe { libc::dup2(*source, target) }
@@ -1222,7 +1241,7 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
     for &(resource, value) in &run.rlimits[..run.rlimit_count] {
         let resource = resource as libc::__rlimit_resource_t;
         // A limit above the current hard limit needs a capability in the
-        // initial namespace, which we lack; keep the lower one.
+        // initial namespace, which we lack, so keep the lower one.
         // SAFETY: an all-zero rlimit is valid; getrlimit fills it.
         let mut current: libc::rlimit = unsafe { std::mem::zeroed() };
         // SAFETY: a live out-pointer.
@@ -1247,8 +1266,8 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
         unsafe { libc::chdir(start.slot.box_dir.as_ptr()) } as libc::c_long,
     );
 
-    // The bounding set is already empty (the init dropped it); the ambient
-    // set goes while we still hold CAP_SETPCAP.
+    // The bounding set is already empty because the init dropped it. The
+    // ambient set goes while we still hold CAP_SETPCAP.
     // SAFETY: prctl with integer arguments only.
     check(control, Step::DropCapabilities, unsafe {
         libc::prctl(
@@ -1260,14 +1279,14 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
         )
     } as libc::c_long);
 
-    // Supplementary groups are inherited from the root worker; an unmapped
-    // host group would still grant its access on host files.
+    // Supplementary groups are inherited from the root worker, and an
+    // unmapped host group would still grant its access on host files.
     check(control, Step::SetGroups, raw_setgroups_empty());
     // gid first: after the uid change we may no longer change gids. The
     // uid change clears the permitted and effective capability sets.
     check(control, Step::SetIds, raw_setresgid(PROGRAM_ID));
     check(control, Step::SetIds, raw_setresuid(PROGRAM_ID));
-    // The inheritable set survives setresuid; clear it explicitly.
+    // The inheritable set survives setresuid, so clear it explicitly.
     let mut header = CapHeader {
         version: CAPABILITY_VERSION_3,
         pid: 0,
@@ -1300,7 +1319,10 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
         )
     });
 
-    // One filter, last: the allowlist does not allow `seccomp`.
+    // One filter, installed last, because the allowlist does not allow
+    // `seccomp`. From here to exec only allowed calls may follow (execve,
+    // sendmsg, exit_group): a notifying call would wait for the init,
+    // which CLONE_VFORK keeps suspended until the supervisor kills it.
     let flags = if start.slot.notify {
         SECCOMP_FILTER_FLAG_NEW_LISTENER
     } else {

@@ -2,16 +2,16 @@
 //! used.
 //!
 //! Each slot has a long-lived init, cloned once into new user, PID, mount,
-//! network and UTS namespaces, which builds a root of read-only bind
-//! mounts plus writable size-limited `/box` and `/tmp`, a `/proc` that
-//! hides it, a minimal `/dev`, and sits in the slot's cgroup. Each run is
-//! a `vfork` of that init into a fresh IPC namespace and session, with no
-//! capabilities, an unprivileged uid, `no_new_privs`, rlimits and a
-//! seccomp allowlist; the cgroup limits and measures the whole process
-//! tree. When the program ends, everything it started is killed; the
-//! files it left are discarded with a fresh tmpfs; the pid counter starts
-//! over. Nothing started by a run outlives it, and nothing carries to the
-//! next.
+//! network and UTS namespaces, which sits in the slot's cgroup. The init
+//! builds a root of read-only bind mounts, writable size-limited `/box`
+//! and `/tmp`, a `/proc` that hides the init, and a minimal `/dev`. Each
+//! run is a `vfork` of that init into a fresh IPC namespace and session,
+//! with no capabilities, an unprivileged uid, `no_new_privs`, rlimits and
+//! a seccomp allowlist. The cgroup limits and measures the whole process
+//! tree. When the program ends, everything it started is killed, the
+//! files it left are discarded with a fresh tmpfs, and the pid counter
+//! starts over. Nothing started by a run outlives it, and nothing carries
+//! to the next.
 //!
 //! This crate knows nothing about grading: it takes a command, files and
 //! limits, and returns how the command ended. If isolation cannot be set up
@@ -21,12 +21,16 @@
 //! supervisor writes uid maps, manages cgroups and reaches the init's
 //! directories through `/proc`.
 //!
-//! Layout: `run.rs` drives one run (prepare, start, monitor, account);
-//! `slot.rs` starts the slot's init and talks to it; `child.rs` is the
-//! code of the init and of the program before exec; `shared.rs` carries a
-//! run's plan to the init; `mounts.rs` plans the root; `seccomp.rs` is the
-//! syscall policy; `cgroup.rs` limits and measures; `workdir.rs` fills
-//! `/box` and copies out; `monitor.rs` moves bytes through the pipes.
+//! Layout:
+//! - `run.rs` drives one run: prepare, start, monitor, account.
+//! - `slot.rs` starts the slot's init and exchanges messages with it.
+//! - `child.rs` is the code of the init and of the program before exec.
+//! - `shared.rs` carries a run's plan to the init.
+//! - `mounts.rs` plans the root.
+//! - `seccomp.rs` is the syscall policy.
+//! - `cgroup.rs` limits and measures.
+//! - `workdir.rs` fills `/box` and copies files out.
+//! - `monitor.rs` moves bytes through the pipes.
 //!
 //! Host ids: slot `N` maps the sandbox's root (inside uid/gid 0) to host id
 //! `1_640_000 + 2N` and the program (inside uid/gid 1000) to
@@ -252,6 +256,18 @@ impl Sandbox {
                 source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
             });
         }
+        // The program's host id, `HOST_ID_BASE + 2 * slot + 1`, must stay
+        // below u32::MAX, which the kernel reserves as "no id".
+        let max_slot = (u32::MAX - 1 - HOST_ID_BASE) / 2 - 1;
+        if config.slot > max_slot {
+            return Err(SandboxError::Setup {
+                step: "checking the slot number",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("slot {} is above the maximum {max_slot}", config.slot),
+                ),
+            });
+        }
         let slot_dir = config.state_dir.join(format!("slot-{}", config.slot));
         let root_dir = slot_dir.join("root");
         for dir in [&config.state_dir, &slot_dir, &root_dir] {
@@ -283,12 +299,11 @@ impl Sandbox {
         })
     }
 
-    /// Runs one command to completion; blocking. Safe to call from a
+    /// Runs one command to completion, blocking the caller. Safe to call from a
     /// multi-threaded process.
     pub fn run(&mut self, spec: &RunSpec) -> Result<RunOutcome, SandboxError> {
         run::validate(spec)?;
-        let outcome = run::execute(self, spec)?;
-        let mut outcome = outcome;
+        let mut outcome = run::execute(self, spec)?;
         if let Some(dirs) = &self.dirs {
             outcome.files = dirs.copy_out(&spec.copy_out, spec.copy_out_max_bytes)?;
         }

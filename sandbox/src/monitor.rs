@@ -24,8 +24,8 @@ fn set_nonblocking(fd: &OwnedFd) -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// One output pipe: keeps at most `limit` bytes. Reading a byte past the
-/// limit marks it exceeded; it is then drained (and discarded) until EOF
+/// One output pipe, which keeps at most `limit` bytes. Reading a byte past
+/// the limit marks it exceeded. It is then drained and discarded until EOF,
 /// so the writer never blocks.
 pub struct OutputPipe {
     fd: Option<OwnedFd>,
@@ -49,7 +49,7 @@ impl OutputPipe {
         self.fd.as_ref().map(AsRawFd::as_raw_fd)
     }
 
-    /// Whether the pipe reached EOF (or failed).
+    /// Returns whether the pipe reached EOF (or failed).
     pub fn done(&self) -> bool {
         self.fd.is_none()
     }
@@ -58,7 +58,8 @@ impl OutputPipe {
         self.exceeded
     }
 
-    /// Reads what is available without blocking; closes the pipe at EOF.
+    /// Reads what is available without blocking, and closes the pipe at
+    /// EOF.
     pub fn read_available(&mut self) {
         let mut buffer = [0u8; CHUNK];
         // Bounded: a writer faster than us is met again at the next poll.
@@ -93,7 +94,7 @@ impl OutputPipe {
         }
     }
 
-    /// The kept bytes and whether the limit was exceeded.
+    /// Returns the kept bytes and whether the limit was exceeded.
     pub fn into_bytes(self) -> (Vec<u8>, bool) {
         (self.kept, self.exceeded)
     }
@@ -126,7 +127,7 @@ impl StdinFeed {
         self.fd.as_ref().map(AsRawFd::as_raw_fd)
     }
 
-    /// Writes what the pipe takes without blocking; closes it when all is
+    /// Writes what the pipe takes without blocking, and closes it when all is
     /// written or the reader is gone.
     pub fn write_available(&mut self) {
         // Bounded: a slow reader is met again at the next poll.
@@ -165,7 +166,7 @@ pub struct SigpipeBlock {
 
 impl SigpipeBlock {
     pub fn new() -> SigpipeBlock {
-        // SAFETY: sigset operations on locals; pthread_sigmask changes only
+        // SAFETY: sigset operations on locals. pthread_sigmask changes only
         // this thread's mask and writes the old one into a live local.
         unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
@@ -180,7 +181,7 @@ impl SigpipeBlock {
 
 impl Drop for SigpipeBlock {
     fn drop(&mut self) {
-        // SAFETY: as in `new`; sigtimedwait with a zero timeout only takes
+        // SAFETY: as in `new`. sigtimedwait with a zero timeout only takes
         // a pending SIGPIPE off this thread, if there is one.
         unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();

@@ -41,7 +41,8 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Plans above this size give their pages back after the run.
 const LARGE_PLAN: usize = 1 << 20;
 
-/// Host (root, program) ids of a slot; see the crate docs.
+/// Returns the host (root, program) ids of a slot, as the crate docs lay
+/// them out.
 pub fn host_ids(slot: u32) -> (u32, u32) {
     let root = HOST_ID_BASE + slot * 2;
     (root, root + 1)
@@ -159,9 +160,11 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
 
 fn to_sock_fprog(program: &[seccompiler::sock_filter]) -> libc::sock_fprog {
     libc::sock_fprog {
+        // `seccomp::compile` rejects programs over the kernel's 4096
+        // instructions, so the length fits.
         len: program.len() as u16,
         // seccompiler's sock_filter has the kernel's layout, as libc's
-        // does; the kernel only reads through this pointer.
+        // does, and the kernel only reads through this pointer.
         filter: program.as_ptr() as *mut libc::sock_filter,
     }
 }
@@ -352,15 +355,20 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
         match init.receive(Some(KILL_GRACE))? {
             Some(message) if message.record[0] == RECORD_RESET_DONE => {}
             Some(message) if message.record[0] == RECORD_SETUP_FAILED => {
+                // The old mount may be detached already, which leaves the
+                // read-only root's directory in its place: start afresh.
+                discard_init(sandbox);
                 return Err(setup(
                     Step::ResetTmpfs.describe(),
                     std::io::Error::from_raw_os_error(message.record[2] as i32),
-                ))
+                ));
             }
             _ => {
                 return Err(SandboxError::Io {
                     step: "resetting the work dirs",
-                    source: std::io::Error::other("the slot's init did not answer"),
+                    source: std::io::Error::other(
+                        "the slot's init did not report within the timeout",
+                    ),
                 })
             }
         }
@@ -371,6 +379,7 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
     for file in &spec.files {
         dirs.place(file)?;
     }
+    dirs.mark_started()?;
 
     let (stdin_child, stdin_feed) = match &spec.stdin {
         Stdin::Null => (
@@ -427,6 +436,10 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
     let mut init_gone = false;
     let mut killed: Option<LimitKind> = None;
     let mut kill_sent: Option<Instant> = None;
+    let mut init_killed = false;
+    // Saturating, so a caller's `Duration::MAX` means no wall limit
+    // instead of an overflow panic.
+    let wall_deadline = spec.limits.wall_time.saturating_add(KILL_GRACE);
     let mut last_check = started;
     let request_kill = |init: &mut SlotInit, kill_sent: &mut Option<Instant>| {
         if kill_sent.is_none() {
@@ -530,14 +543,20 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
             }
         }
         let stuck = kill_sent.is_some_and(|t| t.elapsed() > KILL_GRACE)
-            || (ended && started.elapsed() > spec.limits.wall_time + KILL_GRACE);
-        if stuck {
-            tracing::error!(slot, "the run did not end after the kill request");
+            || (ended && started.elapsed() > wall_deadline);
+        if stuck && !init_killed {
+            tracing::error!(slot, "the run did not end in time, killing the slot's init");
             init.kill();
+            init_killed = true;
             init_gone = true;
-            if kill_sent.is_some_and(|t| t.elapsed() > KILL_GRACE * 2) {
-                break;
-            }
+        }
+        // A pipe that stays open after the init's death is held outside
+        // the slot, so give up on it after a second grace period.
+        let given_up = kill_sent.is_some_and(|t| t.elapsed() > KILL_GRACE * 2)
+            || started.elapsed() > wall_deadline.saturating_add(KILL_GRACE);
+        if stuck && given_up {
+            tracing::error!(slot, "the run's output pipes did not close, leaving them");
+            break;
         }
     }
     let wall_time = started.elapsed();
@@ -628,7 +647,10 @@ fn rlimits(spec: &RunSpec) -> Vec<(u32, u64)> {
     let limits = &spec.limits;
     // A backstop for the polled CPU limit: one second above it, rounded
     // up, so it fires only if the monitor is stalled.
-    let cpu_seconds = limits.cpu_time.as_secs() + u64::from(limits.cpu_time.subsec_nanos() > 0) + 1;
+    let cpu_seconds = limits
+        .cpu_time
+        .as_secs()
+        .saturating_add(u64::from(limits.cpu_time.subsec_nanos() > 0) + 1);
     vec![
         (libc::RLIMIT_CPU, cpu_seconds),
         (libc::RLIMIT_FSIZE, limits.file_size_bytes),

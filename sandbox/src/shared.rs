@@ -5,7 +5,7 @@
 //! cloned, so it sits at the same address in both processes and pointers
 //! into it are valid on either side. The supervisor writes a [`RunPlan`]
 //! and the strings and pointer arrays it refers to, then sends the run
-//! request; the init and the program process it forks only read it. The
+//! request. The init and the program process it forks only read it. The
 //! supervisor does not touch the region again until the init reports the
 //! run's end, so there is no concurrent access.
 
@@ -14,10 +14,10 @@ use std::os::raw::c_char;
 
 use crate::SandboxError;
 
-/// Size of the region. The kernel takes at most 6 MiB of arguments and
-/// environment (a quarter of the 8 MiB stack ceiling it assumes for
-/// argument pages, times three quarters), so a plan that does not fit
-/// would fail `execve` with `E2BIG` anyway. Pages are touched only as a
+/// Size of the region. A plan that does not fit would fail `execve` with
+/// `E2BIG` anyway, because the kernel takes at most 6 MiB of argument and
+/// environment strings: three quarters of its 8 MiB `_STK_LIM`, and no
+/// more than a quarter of the stack rlimit. Pages are touched only as a
 /// plan needs them.
 pub const REGION_BYTES: usize = 8 << 20;
 
@@ -34,9 +34,10 @@ pub struct RunPlan {
     /// Null-terminated arrays of pointers to C strings.
     pub argv: *const *const c_char,
     pub envp: *const *const c_char,
-    /// Absolute paths to try with `execve`, in `PATH` order; null-terminated.
+    /// Absolute paths to try with `execve`, in `PATH` order, null-terminated.
     pub exec_candidates: *const *const c_char,
-    /// (resource, soft = hard limit); the first `rlimit_count` are valid.
+    /// Pairs of (resource, soft and hard limit). Only the first
+    /// `rlimit_count` are valid.
     pub rlimits: [(u32, u64); MAX_RLIMITS],
     pub rlimit_count: usize,
     /// Mount options of a fresh `/box` and `/tmp`, NUL-terminated.
@@ -49,13 +50,13 @@ pub struct SharedRegion {
     base: *mut u8,
 }
 
-// SAFETY: the region is plain memory; the supervisor's `Sandbox` is the
-// only writer on its side, and it is used by one thread at a time.
+// SAFETY: the region is plain memory. The supervisor's `Sandbox` is the
+// only writer on its side, and one thread at a time uses it.
 unsafe impl Send for SharedRegion {}
 
 impl SharedRegion {
     pub fn new() -> Result<SharedRegion, SandboxError> {
-        // SAFETY: an anonymous mapping with no address hint; the result is
+        // SAFETY: an anonymous mapping with no address hint, and the result is
         // checked before use.
         let base = unsafe {
             libc::mmap(
@@ -76,7 +77,7 @@ impl SharedRegion {
         Ok(SharedRegion { base: base.cast() })
     }
 
-    /// The plan, at the start of the region.
+    /// Returns the address of the plan, at the start of the region.
     pub fn plan(&self) -> *const RunPlan {
         self.base.cast()
     }
@@ -132,7 +133,7 @@ impl Drop for SharedRegion {
     }
 }
 
-/// What the supervisor puts in a plan.
+/// Contents of a plan, as the supervisor passes them to [`SharedRegion::write`].
 pub struct PlanInput<'a> {
     pub argv: &'a [CString],
     pub envp: &'a [CString],
@@ -169,7 +170,8 @@ impl Writer {
             });
         };
         self.used = end;
-        // SAFETY: start < REGION_BYTES, inside our mapping.
+        // SAFETY: start <= end <= REGION_BYTES, so the pointer is inside
+        // our mapping or one past its end.
         Ok(unsafe { self.base.add(start) })
     }
 

@@ -3,15 +3,15 @@
 //!
 //! The init is cloned by a thread that lives exactly as long as the init's
 //! handle, because `PR_SET_PDEATHSIG` fires when the cloning thread ends,
-//! not the process: the init (and with it the slot's PID namespace) dies
-//! when the handle is dropped or the supervisor dies, whichever comes
-//! first.
+//! not when the process does. So the init, and with it the slot's PID
+//! namespace, dies when the handle is dropped or the supervisor dies,
+//! whichever comes first.
 //!
 //! The init is a fork-like clone of the supervisor, so it keeps a
 //! copy-on-write snapshot of the supervisor's memory from the moment it
-//! was cloned: pages the supervisor later changes are then held twice.
+//! was cloned. Pages the supervisor later changes are then held twice.
 // TODO: exec a small init binary instead, so a slot holds only its own
-// few pages; today each slot may retain up to the supervisor's resident
+// few pages. Today each slot may retain up to the supervisor's resident
 // size at clone time.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -24,15 +24,15 @@ use crate::child::{self, SlotPlan, Step, RECORD_LEN, RECORD_READY, RECORD_SETUP_
 use crate::shared::SharedRegion;
 use crate::SandboxError;
 
-/// How long the init may take to build its root or answer a reset.
+/// How long the init may take to build its root or to report a reset.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn setup(step: &'static str, source: std::io::Error) -> SandboxError {
     SandboxError::Setup { step, source }
 }
 
-/// The root layout an init was built for; a run with another needs
-/// another init.
+/// The root layout an init was built for. A run with another layout
+/// needs another init.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     pub root: Option<PathBuf>,
@@ -46,7 +46,7 @@ pub struct Message {
 
 /// A running slot init.
 pub struct SlotInit {
-    /// Host pid; the init is our child, reaped on drop.
+    /// Host pid of the init, which is our child and is reaped on drop.
     pub pid: i32,
     control: OwnedFd,
     pub shared: SharedRegion,
@@ -149,7 +149,7 @@ impl SlotInit {
             }),
             _ => Err(setup(
                 "starting the slot's init",
-                std::io::Error::other("it ended or did not answer"),
+                std::io::Error::other("the init exited or did not report within the timeout"),
             )),
         }
     }
@@ -160,6 +160,15 @@ impl SlotInit {
 
     /// Sends one request with up to three fds.
     pub fn send(&self, kind: u32, a: u32, fds: &[RawFd]) -> Result<(), SandboxError> {
+        if fds.len() > 3 {
+            return Err(SandboxError::Io {
+                step: "sending a request to the slot's init",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{} fds in one request, at most 3 fit", fds.len()),
+                ),
+            });
+        }
         let mut record = [0u8; RECORD_LEN];
         record[0..4].copy_from_slice(&kind.to_ne_bytes());
         record[4..8].copy_from_slice(&a.to_ne_bytes());
@@ -174,8 +183,8 @@ impl SlotInit {
         message.msg_iovlen = 1;
         if !fds.is_empty() {
             let bytes = std::mem::size_of_val(fds) as u32;
-            // SAFETY: CMSG_SPACE and CMSG_LEN are pure arithmetic; three
-            // fds need 32 bytes, and the buffer has 64.
+            // SAFETY: CMSG_SPACE and CMSG_LEN are pure arithmetic. At most
+            // three fds (checked above) need 32 bytes, and the buffer has 64.
             unsafe {
                 message.msg_control = control_buffer.as_mut_ptr().cast();
                 message.msg_controllen = libc::CMSG_SPACE(bytes) as usize;
@@ -230,7 +239,7 @@ impl SlotInit {
     /// Kills the init at once (which ends its PID namespace) and reaps it.
     pub fn kill(&mut self) {
         if self.pid > 0 {
-            // SAFETY: kill has no memory effects; the pid is our unreaped
+            // SAFETY: kill has no memory effects, and the pid is our unreaped
             // child, so the number cannot have been reused.
             unsafe { libc::kill(self.pid, libc::SIGKILL) };
         }
@@ -248,7 +257,7 @@ impl Drop for SlotInit {
         if self.pid > 0 {
             let mut status = 0;
             loop {
-                // SAFETY: waitpid writes into a live local; the init is a
+                // SAFETY: waitpid writes into a live local, and the init is a
                 // child of this process.
                 let reaped = unsafe { libc::waitpid(self.pid, &mut status, libc::__WALL) };
                 if reaped != -1
@@ -313,7 +322,7 @@ pub fn receive_message(fd: RawFd) -> Result<Option<Message>, SandboxError> {
             source: std::io::Error::last_os_error(),
         });
     }
-    // The init sends no fds; any that come are closed, never kept.
+    // The init sends no fds, so any that come are closed, never kept.
     // SAFETY: the kernel filled at most msg_controllen bytes of our buffer;
     // the CMSG macros stay inside it. Every received fd is taken into an
     // OwnedFd and dropped, so none leaks.

@@ -22,7 +22,7 @@ use crate::child::{RESET_BOX, RESET_SHM, RESET_TMP};
 use crate::{FileContent, InputFile, SandboxError};
 
 /// Inode limit of `/box` and `/tmp`, so a run cannot fill kernel memory
-/// with empty files; 64 Ki files is far above what a test needs.
+/// with empty files. 64 Ki files is far above what a test needs.
 pub const MAX_INODES: u32 = 65536;
 
 /// The three directories, as (reset bit, path inside the sandbox).
@@ -37,6 +37,12 @@ pub struct WorkDirs {
     root: PathBuf,
     /// Open directories, in the order of [`DIRS`].
     dirs: [File; 3],
+    /// Change times (ctime: seconds, nanoseconds) of the directories when
+    /// the last run started. The program owns `/box` and may chmod it or
+    /// set its timestamps while leaving it empty. Any such change, and any
+    /// entry created and removed again, moves the ctime, which no program
+    /// can set back.
+    started: [(i64, i64); 3],
     /// Host ids that own input files (the program's inside 1000).
     uid: u32,
     gid: u32,
@@ -47,12 +53,24 @@ impl WorkDirs {
     pub fn open(init_pid: i32, uid: u32, gid: u32) -> Result<WorkDirs, SandboxError> {
         let root = PathBuf::from(format!("/proc/{init_pid}/root"));
         let open = |inside: &str| open_dir(&root.join(inside));
-        Ok(WorkDirs {
+        let mut dirs = WorkDirs {
             dirs: [open(DIRS[0].1)?, open(DIRS[1].1)?, open(DIRS[2].1)?],
+            started: [(0, 0); 3],
             root,
             uid,
             gid,
-        })
+        };
+        dirs.mark_started()?;
+        Ok(dirs)
+    }
+
+    /// Records the directories' change times. The supervisor calls it
+    /// right before a run starts, after placing the input files.
+    pub fn mark_started(&mut self) -> Result<(), SandboxError> {
+        for (i, dir) in self.dirs.iter().enumerate() {
+            self.started[i] = change_time(dir)?;
+        }
+        Ok(())
     }
 
     /// Reopens the directories in bit set `which` after the init mounted
@@ -66,11 +84,13 @@ impl WorkDirs {
         Ok(())
     }
 
-    /// The bit set of directories that are not empty.
+    /// Returns the bit set of directories that are not empty or changed
+    /// (mode, timestamps, entries) since [`Self::mark_started`].
     pub fn dirty(&self) -> Result<u32, SandboxError> {
         let mut which = 0;
         for (i, (bit, _)) in DIRS.iter().enumerate() {
-            if !is_empty(&self.dirs[i])? {
+            let changed = change_time(&self.dirs[i])? != self.started[i];
+            if changed || !is_empty(&self.dirs[i])? {
                 which |= bit;
             }
         }
@@ -152,7 +172,7 @@ impl WorkDirs {
 
     /// Reads the files matched by `patterns` from the work dir's top level
     /// (plain names may also name a file in a subdirectory). Names that do
-    /// not exist are skipped; a symlink, a FIFO or any other non-regular
+    /// not exist are skipped. A symlink, a FIFO or any other non-regular
     /// file, or more than `max_bytes` in total, is an error.
     pub fn copy_out(
         &self,
@@ -206,7 +226,7 @@ impl WorkDirs {
             }
             if listing.is_none() {
                 let mut entries = Vec::new();
-                // The listing only yields names; each is opened beneath
+                // The listing only yields names, and each is opened beneath
                 // the directory fd afterwards.
                 let read =
                     std::fs::read_dir(format!("/proc/self/fd/{}", self.work_dir().as_raw_fd()))
@@ -243,7 +263,7 @@ fn open_dir(path: &Path) -> Result<File, SandboxError> {
         })
 }
 
-/// Whether a directory has no entries besides `.` and `..`.
+/// Returns whether a directory has no entries besides `.` and `..`.
 fn is_empty(directory: &File) -> Result<bool, SandboxError> {
     let error = |source| SandboxError::Io {
         step: "checking the work dirs",
@@ -308,11 +328,13 @@ struct FsIds;
 
 impl FsIds {
     fn switch(uid: u32, gid: u32) -> io::Result<FsIds> {
-        // SAFETY: integer arguments only; gid first, while we may still.
+        // SAFETY: integer arguments only. The gid goes first, while we may
+        // still change it.
         unsafe {
             libc::syscall(libc::SYS_setfsgid, gid);
             libc::syscall(libc::SYS_setfsuid, uid);
-            // setfsuid reports the previous id, never an error; read back.
+            // setfsuid returns the previous id, never an error, so read the
+            // id back.
             let current = libc::syscall(libc::SYS_setfsuid, u32::MAX);
             if current != libc::c_long::from(uid) {
                 libc::syscall(libc::SYS_setfsgid, 0);
@@ -325,7 +347,7 @@ impl FsIds {
 
 impl Drop for FsIds {
     fn drop(&mut self) {
-        // SAFETY: integer arguments only; back to root.
+        // SAFETY: integer arguments only, switching back to root.
         unsafe {
             libc::syscall(libc::SYS_setfsuid, 0);
             libc::syscall(libc::SYS_setfsgid, 0);
@@ -347,8 +369,8 @@ fn open_beneath(directory: &File, name: &str) -> Result<Option<File>, SandboxErr
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: `how` is a live open_how whose size we pass; `c_name` is a
-    // valid C string; the directory fd is open for the call's duration.
+    // SAFETY: `how` is a live open_how whose size we pass, `c_name` is a
+    // valid C string, and the directory fd is open for the call's duration.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat2,
@@ -416,6 +438,16 @@ fn glob_match(pattern: &str, name: &str) -> bool {
         }
     }
     remainder.len() >= last.len() && remainder.ends_with(last)
+}
+
+/// Returns the ctime of an open file, as (seconds, nanoseconds).
+fn change_time(file: &File) -> Result<(i64, i64), SandboxError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().map_err(|source| SandboxError::Io {
+        step: "checking the work dirs",
+        source,
+    })?;
+    Ok((meta.ctime(), meta.ctime_nsec()))
 }
 
 #[cfg(test)]
