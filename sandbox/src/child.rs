@@ -527,6 +527,8 @@ pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
     // SAFETY: the end of the mapping; the stack grows down from it.
     let stack_top = unsafe { stack.cast::<u8>().add(CHILD_STACK_BYTES) }.cast::<c_void>();
 
+    // The first run's IPC namespace is the one we were cloned into.
+    forced_shm_removal();
     let signals = signal_fd(control);
     send_record(control, RECORD_READY, 0, 0, -1);
     serve(plan, control, signals, last_pid, stack_top)
@@ -683,6 +685,25 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
     }
 }
 
+/// Sets `kernel.shm_rmid_forced` in the init's current IPC namespace, so
+/// System V segments a run leaves are destroyed, and their pages freed,
+/// as its processes exit rather than when the kernel frees the namespace
+/// later. Best effort: kernels that keep the setting read-only in a user
+/// namespace still free the segments, only later.
+fn forced_shm_removal() {
+    // SAFETY: a valid C string; the fd is closed right after the write.
+    unsafe {
+        let fd = libc::open(
+            c"/proc/sys/kernel/shm_rmid_forced".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        );
+        if fd >= 0 {
+            libc::write(fd, c"1".as_ptr().cast(), 1);
+            libc::close(fd);
+        }
+    }
+}
+
 /// `struct seccomp_notif` of linux/seccomp.h.
 #[repr(C)]
 struct SeccompNotif {
@@ -804,6 +825,9 @@ fn reap(control: i32, current: &mut Current) {
                 // its last process, which is gone.
                 // SAFETY: unshare has no memory effects.
                 current.fresh_ipc = unsafe { libc::unshare(libc::CLONE_NEWIPC) } == 0;
+                if current.fresh_ipc {
+                    forced_shm_removal();
+                }
             }
         }
         return;

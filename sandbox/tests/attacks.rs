@@ -3041,7 +3041,6 @@ int main(void) {
 }
 
 #[test]
-#[ignore = "the peak is reset to the slot's current usage, which still holds the last run's segment until the kernel frees its IPC namespace"]
 fn sysv_shm_leftover_is_not_billed() {
     let Some(mut slot) = slot() else { return };
     // Run 1 leaves a 40 MiB System V segment in its IPC namespace, which
@@ -3075,7 +3074,6 @@ int main(void) {
 }
 
 #[test]
-#[ignore = "the peak is reset to the slot's current usage, which includes page cache that earlier runs charged to the slot's cgroup"]
 fn previous_page_cache_is_not_billed() {
     let Some(mut slot) = slot() else { return };
     // Run 1 reads a 48 MiB host file that is not in the page cache, so its
