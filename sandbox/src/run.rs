@@ -379,7 +379,9 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
     for file in &spec.files {
         dirs.place(file)?;
     }
-    dirs.mark_started()?;
+    if !spec.files.is_empty() {
+        dirs.mark_started()?;
+    }
 
     let (stdin_child, stdin_feed) = match &spec.stdin {
         Stdin::Null => (

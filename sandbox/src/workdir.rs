@@ -37,12 +37,12 @@ pub struct WorkDirs {
     root: PathBuf,
     /// Open directories, in the order of [`DIRS`].
     dirs: [File; 3],
-    /// Change times (ctime: seconds, nanoseconds) of the directories when
-    /// the last run started. The program owns `/box` and may chmod it or
-    /// set its timestamps while leaving it empty. Any such change, and any
-    /// entry created and removed again, moves the ctime, which no program
-    /// can set back.
-    started: [(i64, i64); 3],
+    /// Attributes of the directories when the last run started. The
+    /// program owns `/box` and may chmod it or set its timestamps while
+    /// leaving it empty. The whole set is compared, not only the ctime,
+    /// because tmpfs timestamps may tick only once per jiffy, so a change
+    /// right after the start can leave the ctime as it was.
+    started: [DirState; 3],
     /// Host ids that own input files (the program's inside 1000).
     uid: u32,
     gid: u32,
@@ -55,7 +55,7 @@ impl WorkDirs {
         let open = |inside: &str| open_dir(&root.join(inside));
         let mut dirs = WorkDirs {
             dirs: [open(DIRS[0].1)?, open(DIRS[1].1)?, open(DIRS[2].1)?],
-            started: [(0, 0); 3],
+            started: [DirState::default(); 3],
             root,
             uid,
             gid,
@@ -64,11 +64,11 @@ impl WorkDirs {
         Ok(dirs)
     }
 
-    /// Records the directories' change times. The supervisor calls it
-    /// right before a run starts, after placing the input files.
+    /// Records the directories' attributes. The supervisor calls it after
+    /// placing input files; opening a directory records it too.
     pub fn mark_started(&mut self) -> Result<(), SandboxError> {
         for (i, dir) in self.dirs.iter().enumerate() {
-            self.started[i] = change_time(dir)?;
+            self.started[i] = dir_state(dir)?;
         }
         Ok(())
     }
@@ -79,6 +79,7 @@ impl WorkDirs {
         for (i, (bit, inside)) in DIRS.iter().enumerate() {
             if which & bit != 0 {
                 self.dirs[i] = open_dir(&self.root.join(inside))?;
+                self.started[i] = dir_state(&self.dirs[i])?;
             }
         }
         Ok(())
@@ -89,7 +90,7 @@ impl WorkDirs {
     pub fn dirty(&self) -> Result<u32, SandboxError> {
         let mut which = 0;
         for (i, (bit, _)) in DIRS.iter().enumerate() {
-            let changed = change_time(&self.dirs[i])? != self.started[i];
+            let changed = dir_state(&self.dirs[i])? != self.started[i];
             if changed || !is_empty(&self.dirs[i])? {
                 which |= bit;
             }
@@ -255,7 +256,9 @@ impl WorkDirs {
 fn open_dir(path: &Path) -> Result<File, SandboxError> {
     std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        // O_NOATIME: the supervisor's own reads must not change what it
+        // compares between runs.
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NOATIME)
         .open(path)
         .map_err(|source| SandboxError::Setup {
             step: "opening the slot's work dirs",
@@ -440,14 +443,33 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     remainder.len() >= last.len() && remainder.ends_with(last)
 }
 
-/// Returns the ctime of an open file, as (seconds, nanoseconds).
-fn change_time(file: &File) -> Result<(i64, i64), SandboxError> {
+/// The attributes of a directory that a run can change while leaving it
+/// empty: mode, owner, link count and the three timestamps (seconds and
+/// nanoseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DirState {
+    mode: u32,
+    owner: (u32, u32),
+    links: u64,
+    times: [(i64, i64); 3],
+}
+
+fn dir_state(file: &File) -> Result<DirState, SandboxError> {
     use std::os::unix::fs::MetadataExt;
     let meta = file.metadata().map_err(|source| SandboxError::Io {
         step: "checking the work dirs",
         source,
     })?;
-    Ok((meta.ctime(), meta.ctime_nsec()))
+    Ok(DirState {
+        mode: meta.mode(),
+        owner: (meta.uid(), meta.gid()),
+        links: meta.nlink(),
+        times: [
+            (meta.atime(), meta.atime_nsec()),
+            (meta.mtime(), meta.mtime_nsec()),
+            (meta.ctime(), meta.ctime_nsec()),
+        ],
+    })
 }
 
 #[cfg(test)]
