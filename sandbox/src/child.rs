@@ -172,7 +172,7 @@ impl Step {
             }
             Step::ResetTmpfs => "mounting a fresh /box, /tmp or /dev/shm",
             Step::ForkProgram => "forking the program process",
-            Step::IpcNamespace => "creating the run's IPC and network namespaces",
+            Step::IpcNamespace => "creating the run's IPC namespace",
             Step::NewSession => "starting a new session",
             Step::Stdio => "setting up stdin, stdout and stderr",
             Step::Rlimit => "setting resource limits",
@@ -294,7 +294,7 @@ fn raw_setresuid(id: u32) -> libc::c_long {
 /// Sends one record, with `fd` attached when it is not -1. A failed send
 /// cannot be reported anywhere else, so the supervisor treats a missing
 /// record as a failed run.
-fn send_record(control: i32, kind: u32, a: u32, b: u32, fds: &[i32]) {
+fn send_record(control: i32, kind: u32, a: u32, b: u32, fd: i32) {
     let mut record = [0u8; RECORD_LEN];
     record[0..4].copy_from_slice(&kind.to_ne_bytes());
     record[4..8].copy_from_slice(&a.to_ne_bytes());
@@ -303,31 +303,30 @@ fn send_record(control: i32, kind: u32, a: u32, b: u32, fds: &[i32]) {
         iov_base: record.as_mut_ptr().cast(),
         iov_len: RECORD_LEN,
     };
-    // Room for one cmsghdr with three ints, 8-byte aligned.
+    // Room for one cmsghdr with one int, 8-byte aligned.
     let mut control_buffer = [0u64; 4];
     // SAFETY: an all-zero msghdr is valid.
     let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
     message.msg_iov = &mut iov;
     message.msg_iovlen = 1;
-    let fds = &fds[..fds.len().min(3)];
-    if !fds.is_empty() {
-        let bytes = std::mem::size_of_val(fds) as u32;
+    if fd >= 0 {
         // SAFETY: CMSG_SPACE and CMSG_LEN are pure arithmetic.
-        let (space, length) = unsafe { (libc::CMSG_SPACE(bytes), libc::CMSG_LEN(bytes)) };
+        let (space, length) = unsafe {
+            (
+                libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32),
+                libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32),
+            )
+        };
         message.msg_control = control_buffer.as_mut_ptr().cast();
         message.msg_controllen = space as usize;
-        // SAFETY: the control buffer is 32 bytes, and `space` for three
-        // ints is 32, so the first header and its data lie inside it.
+        // SAFETY: the control buffer is 32 bytes, larger than `space`, so
+        // the first header and its data lie inside it.
         unsafe {
             let header = libc::CMSG_FIRSTHDR(&message);
             (*header).cmsg_level = libc::SOL_SOCKET;
             (*header).cmsg_type = libc::SCM_RIGHTS;
             (*header).cmsg_len = length as usize;
-            std::ptr::copy_nonoverlapping(
-                fds.as_ptr(),
-                libc::CMSG_DATA(header).cast::<c_int>(),
-                fds.len(),
-            );
+            std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<c_int>(), fd);
         }
     }
     // SAFETY: the message points at live locals for the call's duration.
@@ -336,7 +335,7 @@ fn send_record(control: i32, kind: u32, a: u32, b: u32, fds: &[i32]) {
 
 /// Reports a failed setup step and ends the process.
 fn fail(control: i32, step: Step, error: i32) -> ! {
-    send_record(control, RECORD_SETUP_FAILED, step as u32, error as u32, &[]);
+    send_record(control, RECORD_SETUP_FAILED, step as u32, error as u32, -1);
     // SAFETY: _exit ends the process without running atexit handlers or
     // touching locks, which is what a cloned child must do.
     unsafe { libc::_exit(1) }
@@ -531,7 +530,7 @@ pub unsafe fn run_slot_init(plan: &mut SlotPlan) -> ! {
     // The first run's IPC namespace is the one we were cloned into.
     forced_shm_removal();
     let signals = signal_fd(control);
-    send_record(control, RECORD_READY, 0, 0, &[]);
+    send_record(control, RECORD_READY, 0, 0, -1);
     serve(plan, control, signals, last_pid, stack_top)
 }
 
@@ -606,6 +605,9 @@ struct ProgramStart<'a> {
     /// The seccomp listener fd the program process created (-1 if none),
     /// in the fd table it shares with the init until exec.
     listener: std::cell::Cell<i32>,
+    /// Whether the init's IPC namespace is still unused, so the program can
+    /// take it instead of creating one.
+    fresh_ipc: bool,
 }
 
 /// The run in progress, as the init tracks it.
@@ -618,31 +620,10 @@ struct Current {
     listener: i32,
     /// The first blocked syscall's number plus one, or 0 if none.
     blocked: u32,
-    /// The next run's program process, forked ahead; pid 0 if none.
-    spare: Spare,
+    /// Whether the init's own IPC namespace is fresh: no process of any
+    /// run has been in it.
+    fresh_ipc: bool,
 }
-
-/// A program process forked ahead of the next run, with its isolation and
-/// seccomp filter in place, waiting on `socket` for the run's stdio. The
-/// filter's load (the kernel checks it against every syscall number) and
-/// the namespace and id changes then cost nothing on the run's path.
-#[derive(Clone, Copy)]
-struct Spare {
-    pid: libc::pid_t,
-    /// The init's end of the socket pair to the spare.
-    socket: i32,
-    /// Whether the spare reported that it is isolated.
-    ready: bool,
-    /// The spare's seccomp listener (-1 if none), once it is ready.
-    listener: i32,
-}
-
-const NO_SPARE: Spare = Spare {
-    pid: 0,
-    socket: -1,
-    ready: false,
-    listener: -1,
-};
 
 /// Serves the supervisor's requests and never returns.
 fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: *mut c_void) -> ! {
@@ -651,9 +632,9 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
         status: None,
         listener: -1,
         blocked: 0,
-        spare: NO_SPARE,
+        // The init was cloned into a new IPC namespace.
+        fresh_ipc: true,
     };
-    current.spare = spawn_spare(plan, control, last_pid);
     loop {
         let watch = |fd: i32| libc::pollfd {
             fd,
@@ -661,31 +642,18 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
             revents: 0,
         };
         // A negative fd is ignored by poll.
-        let waiting_spare = if current.spare.pid != 0 && !current.spare.ready {
-            current.spare.socket
-        } else {
-            -1
-        };
-        let mut poll_fds = [
-            watch(control),
-            watch(signals),
-            watch(current.listener),
-            watch(waiting_spare),
-        ];
-        // SAFETY: four live pollfds.
-        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), 4, -1) };
+        let mut poll_fds = [watch(control), watch(signals), watch(current.listener)];
+        // SAFETY: three live pollfds.
+        let ready = unsafe { libc::poll(poll_fds.as_mut_ptr(), 3, -1) };
         if ready == -1 {
             continue;
-        }
-        if poll_fds[3].revents != 0 {
-            spare_report(&mut current.spare);
         }
         if poll_fds[2].revents != 0 {
             notified(&mut current, poll_fds[2].revents);
         }
         if poll_fds[1].revents != 0 {
             drain(signals);
-            reap(plan, control, last_pid, &mut current);
+            reap(control, &mut current);
         }
         if poll_fds[0].revents == 0 {
             continue;
@@ -700,13 +668,11 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
         let idle = current.program == 0 && current.status.is_none();
         match kind {
             REQUEST_RUN if idle => {
-                if !start_spare(&mut current, fds) {
-                    start_program(plan, control, fds, last_pid, stack_top, &mut current);
-                }
+                start_program(plan, control, fds, last_pid, stack_top, &mut current);
                 close_all(&fds);
                 if current.program == 0 {
                     // The fork failed and was reported, so end the run.
-                    send_record(control, RECORD_PROGRAM_ENDED, 127 << 8, 0, &[]);
+                    send_record(control, RECORD_PROGRAM_ENDED, 127 << 8, 0, -1);
                 }
             }
             REQUEST_KILL if current.program != 0 => kill_all(),
@@ -822,16 +788,12 @@ fn kill_all() {
 /// Reaps every ended child. When the program itself ends, kills what it
 /// left behind. Once no child is left, reports the program's status and
 /// the blocked syscall, if any.
-fn reap(plan: &SlotPlan, control: i32, last_pid: i32, current: &mut Current) {
+fn reap(control: i32, current: &mut Current) {
     loop {
         let mut wait_status: c_int = 0;
         // SAFETY: waitpid writes the status into a live local.
         let reaped = unsafe { libc::waitpid(-1, &mut wait_status, libc::WNOHANG | libc::__WALL) };
         if reaped > 0 {
-            if reaped == current.spare.pid {
-                // The spare failed before its run; the next run forks anew.
-                drop_spare(&mut current.spare);
-            }
             if reaped == current.program {
                 current.program = 0;
                 current.status = Some(wait_status);
@@ -855,11 +817,17 @@ fn reap(plan: &SlotPlan, control: i32, last_pid: i32, current: &mut Current) {
                     RECORD_PROGRAM_ENDED,
                     ended as u32,
                     std::mem::take(&mut current.blocked),
-                    &[],
+                    -1,
                 );
-                // The next run's program process, made now, while the
-                // supervisor reads this run's results.
-                current.spare = spawn_spare(plan, control, last_pid);
+                // The next run's IPC namespace, made now, while the
+                // supervisor reads this run's results instead of when it
+                // waits for the next run to start. The old one goes with
+                // its last process, which is gone.
+                // SAFETY: unshare has no memory effects.
+                current.fresh_ipc = unsafe { libc::unshare(libc::CLONE_NEWIPC) } == 0;
+                if current.fresh_ipc {
+                    forced_shm_removal();
+                }
             }
         }
         return;
@@ -889,7 +857,9 @@ fn start_program(
         control,
         stdio,
         listener: std::cell::Cell::new(-1),
+        fresh_ipc: current.fresh_ipc,
     };
+    current.fresh_ipc = false;
     // SAFETY: CLONE_VM | CLONE_VFORK: the child runs `program_main` on its
     // own stack in our address space while we are suspended, until it
     // execs or exits, so `start` on our stack stays valid and unchanged
@@ -916,138 +886,13 @@ fn start_program(
             RECORD_SETUP_FAILED,
             Step::ForkProgram as u32,
             errno() as u32,
-            &[],
+            -1,
         );
         current.program = 0;
         return;
     }
     current.program = pid;
     current.listener = start.listener.get();
-}
-
-/// Forks the next run's program process, which isolates itself and then
-/// waits for the run (see [`spare_main`]). Returns [`NO_SPARE`] when
-/// that fails; the run then takes the vfork path.
-fn spawn_spare(plan: &SlotPlan, control: i32, last_pid: i32) -> Spare {
-    let mut pair = [-1; 2];
-    // SAFETY: socketpair writes two fds into a live array.
-    let made = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            pair.as_mut_ptr(),
-        )
-    };
-    if made == -1 {
-        return NO_SPARE;
-    }
-    // The spare is the run's first process: pid 2 in every run (the first
-    // after our own 1). At offset 0, because the kernel ignores sysctl
-    // writes at other offsets.
-    // SAFETY: writes one byte from a static string.
-    unsafe { libc::pwrite(last_pid, c"1".as_ptr().cast(), 1, 0) };
-    // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child
-    // gets a copy of our address space and runs only `spare_main`, which
-    // keeps to raw syscalls and the plan, never returning.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
-    if pid == 0 {
-        // SAFETY: closing the init's end in our copy of the fd table.
-        unsafe { libc::close(pair[0]) };
-        spare_main(plan, control, pair[1]);
-    }
-    // SAFETY: closing the spare's end, which only the spare keeps.
-    unsafe { libc::close(pair[1]) };
-    if pid == -1 {
-        // SAFETY: closing our own fd.
-        unsafe { libc::close(pair[0]) };
-        return NO_SPARE;
-    }
-    Spare {
-        pid: pid as libc::pid_t,
-        socket: pair[0],
-        ready: false,
-        listener: -1,
-    }
-}
-
-/// The spare: isolates itself, reports ready with its seccomp listener,
-/// waits for the run's stdio and execs; never returns. A failure before
-/// the run goes to the init, which falls back to the vfork path, whose
-/// report then reaches the supervisor.
-fn spare_main(plan: &SlotPlan, control: i32, socket: i32) -> ! {
-    let listener = isolate(socket, plan);
-    if listener >= 0 {
-        send_record(socket, RECORD_READY, 0, 0, &[listener]);
-        // SAFETY: closing our copy; the init keeps the listener.
-        unsafe { libc::close(listener) };
-    } else {
-        send_record(socket, RECORD_READY, 0, 0, &[]);
-    }
-    let mut stdio = [-1; 3];
-    match receive_request(socket, &mut stdio) {
-        Some([REQUEST_RUN, _, _]) if stdio.iter().all(|&fd| fd >= 0) => {}
-        // SAFETY: see `fail`.
-        _ => unsafe { libc::_exit(0) },
-    }
-    // SAFETY: the supervisor wrote the plan before the run request, which
-    // reached us after it, and does not touch it until the run ends.
-    let run = unsafe { &*plan.run };
-    launch(control, plan, run, stdio)
-}
-
-/// Reads the spare's ready report, or notes that it failed.
-fn spare_report(spare: &mut Spare) {
-    let mut fds = [-1; 3];
-    match receive_request(spare.socket, &mut fds) {
-        Some([RECORD_READY, _, _]) => {
-            spare.ready = true;
-            spare.listener = fds[0];
-            close_all(&[-1, fds[1], fds[2]]);
-        }
-        _ => {
-            close_all(&fds);
-            // A failed spare exits; keep its pid so the reaper knows it.
-            // SAFETY: closing our own fd.
-            unsafe { libc::close(spare.socket) };
-            spare.socket = -1;
-            spare.ready = false;
-        }
-    }
-}
-
-/// Forgets the spare after it ended.
-fn drop_spare(spare: &mut Spare) {
-    for fd in [spare.socket, spare.listener] {
-        if fd >= 0 {
-            // SAFETY: closing our own fds.
-            unsafe { libc::close(fd) };
-        }
-    }
-    *spare = NO_SPARE;
-}
-
-/// Hands the run's stdio to the spare, which then execs the command.
-/// Returns false when there is no usable spare.
-fn start_spare(current: &mut Current, stdio: [i32; 3]) -> bool {
-    let spare = &mut current.spare;
-    if spare.pid == 0 || spare.socket < 0 {
-        return false;
-    }
-    if !spare.ready {
-        // It is still isolating itself (a few hundred microseconds); wait.
-        spare_report(spare);
-        if !spare.ready {
-            return false;
-        }
-    }
-    send_record(spare.socket, REQUEST_RUN, 0, 0, &stdio);
-    current.program = spare.pid;
-    current.listener = spare.listener;
-    // SAFETY: closing our own fd; the spare no longer needs it.
-    unsafe { libc::close(spare.socket) };
-    *spare = NO_SPARE;
-    true
 }
 
 /// Mounts fresh, empty tmpfs file systems over the directories in `which`,
@@ -1082,12 +927,12 @@ fn reset(plan: &SlotPlan, control: i32, which: u32) {
                 RECORD_SETUP_FAILED,
                 Step::ResetTmpfs as u32,
                 errno() as u32,
-                &[],
+                -1,
             );
             return;
         }
     }
-    send_record(control, RECORD_RESET_DONE, 0, 0, &[]);
+    send_record(control, RECORD_RESET_DONE, 0, 0, -1);
 }
 
 /// Mounts the new root, pivots into it and makes it read-only.
@@ -1370,34 +1215,24 @@ const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER` from linux/seccomp.h.
 const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
 
-/// The vfork'd program process of the fallback path: isolates itself,
-/// leaves its seccomp listener in the fd table it shares with the init,
-/// and execs; never returns.
+/// Sets up the run's isolation in the program process and execs the
+/// command. Never returns.
 extern "C" fn program_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the init's `ProgramStart`, alive while the init is
     // suspended by CLONE_VFORK, which lasts until we exec or exit.
     let start = unsafe { &*arg.cast::<ProgramStart>() };
-    let listener = isolate(start.control, start.slot);
-    // The fd table is the init's until exec, which leaves the listener
-    // with the init (it is close-on-exec for the program).
-    start.listener.set(listener);
-    launch(start.control, start.slot, start.run, start.stdio)
-}
+    let control = start.control;
+    let run = start.run;
 
-/// Drops everything a program must not have: a fresh IPC namespace, a new
-/// session, no capabilities, uid and gid 1000, `no_new_privs`, and last
-/// the seccomp filter. Returns the filter's listener fd (-1 without
-/// notification). From here to exec only allowed calls may follow.
-fn isolate(control: i32, slot: &SlotPlan) -> i32 {
-    // Fresh IPC and network namespaces per run: System V objects, POSIX
-    // message queues, sockets (abstract names held in flight until the
-    // kernel's garbage collector runs, ports in TIME_WAIT) of an earlier
-    // run are gone, whatever it left.
-    // SAFETY: unshare has no memory effects.
-    check(control, Step::IpcNamespace, unsafe {
-        libc::unshare(libc::CLONE_NEWIPC | libc::CLONE_NEWNET) as libc::c_long
-    });
-    forced_shm_removal();
+    // A fresh IPC namespace per run: System V objects and POSIX message
+    // queues of an earlier run are gone, whatever it left. The init
+    // usually made it ahead of time.
+    if !start.fresh_ipc {
+        // SAFETY: unshare has no memory effects.
+        check(control, Step::IpcNamespace, unsafe {
+            libc::unshare(libc::CLONE_NEWIPC) as libc::c_long
+        });
+    }
 
     // The init blocks SIGCHLD for its signalfd, but the program starts
     // with nothing blocked.
@@ -1418,6 +1253,42 @@ fn isolate(control: i32, slot: &SlotPlan) -> i32 {
     // SAFETY: setsid has no memory effects.
     check(control, Step::NewSession, unsafe { libc::setsid() }
         as libc::c_long);
+
+    // The received fds are 3 or above (the init keeps 0..2 open), so dup2
+    // onto 0..2 cannot clobber one. dup2 clears close-on-exec.
+    for (source, target) in start.stdio.iter().zip(0..3) {
+        // SAFETY: dup2 between fds we own.
+        check(control, Step::Stdio, unsafe { libc::dup2(*source, target) }
+            as libc::c_long);
+    }
+
+    for &(resource, value) in &run.rlimits[..run.rlimit_count] {
+        let resource = resource as libc::__rlimit_resource_t;
+        // A limit above the current hard limit needs a capability in the
+        // initial namespace, which we lack, so keep the lower one.
+        // SAFETY: an all-zero rlimit is valid; getrlimit fills it.
+        let mut current: libc::rlimit = unsafe { std::mem::zeroed() };
+        // SAFETY: a live out-pointer.
+        unsafe { libc::getrlimit(resource, &mut current) };
+        let value = value.min(current.rlim_max);
+        let limit = libc::rlimit {
+            rlim_cur: value,
+            rlim_max: value,
+        };
+        // SAFETY: reads a live local.
+        check(
+            control,
+            Step::Rlimit,
+            unsafe { libc::setrlimit(resource, &limit) } as libc::c_long,
+        );
+    }
+
+    // SAFETY: valid C string.
+    check(
+        control,
+        Step::Chdir,
+        unsafe { libc::chdir(start.slot.box_dir.as_ptr()) } as libc::c_long,
+    );
 
     // The bounding set is already empty because the init dropped it. The
     // ambient set goes while we still hold CAP_SETPCAP.
@@ -1460,73 +1331,6 @@ fn isolate(control: i32, slot: &SlotPlan) -> i32 {
         libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long
     });
 
-    // One filter, installed last, because the allowlist does not allow
-    // `seccomp`. From here to exec only allowed calls may follow (execve,
-    // sendmsg, exit_group): a notifying call would wait for the init,
-    // which CLONE_VFORK keeps suspended until the supervisor kills it.
-    let flags = if slot.notify {
-        SECCOMP_FILTER_FLAG_NEW_LISTENER
-    } else {
-        0
-    };
-    // SAFETY: the sock_fprog points into a BPF program owned by the plan,
-    // which lives in this address space.
-    let listener = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            flags,
-            &slot.allowlist_filter as *const libc::sock_fprog,
-        )
-    };
-    check(control, Step::Seccomp, listener);
-    if slot.notify {
-        listener as i32
-    } else {
-        -1
-    }
-}
-
-/// Puts the run's stdio on 0..2, sets its rlimits and working directory,
-/// and execs the command; never returns. Runs after [`isolate`], so every
-/// call here must be on the allowlist.
-fn launch(control: i32, slot: &SlotPlan, run: &RunPlan, stdio: [i32; 3]) -> ! {
-    // The received fds are 3 or above (the init keeps 0..2 open), so dup2
-    // onto 0..2 cannot clobber one. dup2 clears close-on-exec.
-    for (source, target) in stdio.iter().zip(0..3) {
-        // SAFETY: dup2 between fds we own.
-        check(control, Step::Stdio, unsafe { libc::dup2(*source, target) }
-            as libc::c_long);
-    }
-
-    for &(resource, value) in &run.rlimits[..run.rlimit_count] {
-        let resource = resource as libc::__rlimit_resource_t;
-        // A limit above the current hard limit needs a capability in the
-        // initial namespace, which we lack, so keep the lower one.
-        // SAFETY: an all-zero rlimit is valid; getrlimit fills it.
-        let mut current: libc::rlimit = unsafe { std::mem::zeroed() };
-        // SAFETY: a live out-pointer.
-        unsafe { libc::getrlimit(resource, &mut current) };
-        let value = value.min(current.rlim_max);
-        let limit = libc::rlimit {
-            rlim_cur: value,
-            rlim_max: value,
-        };
-        // SAFETY: reads a live local.
-        check(
-            control,
-            Step::Rlimit,
-            unsafe { libc::setrlimit(resource, &limit) } as libc::c_long,
-        );
-    }
-
-    // SAFETY: valid C string.
-    check(
-        control,
-        Step::Chdir,
-        unsafe { libc::chdir(slot.box_dir.as_ptr()) } as libc::c_long,
-    );
-
     // Everything besides 0..2 closes at exec. The control socket stays
     // open until then, so an exec failure can still be reported.
     // SAFETY: integer arguments only.
@@ -1538,6 +1342,32 @@ fn launch(control: i32, slot: &SlotPlan, run: &RunPlan, stdio: [i32; 3]) -> ! {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     });
+
+    // One filter, installed last, because the allowlist does not allow
+    // `seccomp`. From here to exec only allowed calls may follow (execve,
+    // sendmsg, exit_group): a notifying call would wait for the init,
+    // which CLONE_VFORK keeps suspended until the supervisor kills it.
+    let flags = if start.slot.notify {
+        SECCOMP_FILTER_FLAG_NEW_LISTENER
+    } else {
+        0
+    };
+    // SAFETY: the sock_fprog points into a BPF program owned by the plan,
+    // which lives in this address space.
+    let listener = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &start.slot.allowlist_filter as *const libc::sock_fprog,
+        )
+    };
+    check(control, Step::Seccomp, listener);
+    if start.slot.notify {
+        // The fd table is the init's until exec, which leaves the listener
+        // with the init (it is close-on-exec for the program).
+        start.listener.set(listener as i32);
+    }
 
     let mut candidate = run.exec_candidates;
     let mut last_error = libc::ENOENT;
@@ -1559,7 +1389,7 @@ fn launch(control: i32, slot: &SlotPlan, run: &RunPlan, stdio: [i32; 3]) -> ! {
             candidate = candidate.add(1);
         }
     }
-    send_record(control, RECORD_EXEC_FAILED, last_error as u32, 0, &[]);
+    send_record(control, RECORD_EXEC_FAILED, last_error as u32, 0, -1);
     // SAFETY: see `fail`.
     unsafe { libc::_exit(127) }
 }

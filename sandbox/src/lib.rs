@@ -4,19 +4,15 @@
 //! Each slot has a long-lived init, cloned once into new user, PID, mount,
 //! network and UTS namespaces, which sits in the slot's cgroup. The init
 //! builds a root of read-only bind mounts, writable size-limited `/box`
-//! and `/tmp`, a `/proc` that hides the init, and a minimal `/dev`.
+//! and `/tmp`, a `/proc` that hides the init, and a minimal `/dev`. Each
+//! run is a `vfork` of that init into a fresh IPC namespace and session,
+//! with no capabilities, an unprivileged uid, `no_new_privs`, rlimits and
+//! a seccomp allowlist. The cgroup limits and measures the whole process
+//! tree. When the program ends, everything it started is killed, the
+//! files it left are discarded with a fresh tmpfs, and the pid counter
+//! starts over. Nothing started by a run outlives it, and nothing carries
+//! to the next.
 //!
-//! The program of each run is forked by the init ahead of the run, as soon
-//! as the previous run ended: a spare process that takes fresh IPC and
-//! network namespaces and a new session, drops every capability, switches
-//! to an unprivileged uid, sets `no_new_privs` and loads the seccomp
-//! allowlist, and then waits. The run itself only hands it stdio, rlimits
-//! and the working directory before `execve`. The cgroup limits and
-//! measures the whole process tree. When the program ends, everything it
-//! started is killed, the files it left are discarded with a fresh tmpfs,
-//! and the pid counter starts over. Nothing started by a run outlives it,
-//! and nothing carries to the next.
-
 //! This crate knows nothing about grading: it takes a command, files and
 //! limits, and returns how the command ended. If isolation cannot be set up
 //! it returns an error and never runs the command bare.
