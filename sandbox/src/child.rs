@@ -172,7 +172,7 @@ impl Step {
             }
             Step::ResetTmpfs => "mounting a fresh /box, /tmp or /dev/shm",
             Step::ForkProgram => "forking the program process",
-            Step::IpcNamespace => "creating the run's IPC namespace",
+            Step::IpcNamespace => "creating the run's IPC or network namespace",
             Step::NewSession => "starting a new session",
             Step::Stdio => "setting up stdin, stdout and stderr",
             Step::Rlimit => "setting resource limits",
@@ -608,6 +608,8 @@ struct ProgramStart<'a> {
     /// Whether the init's IPC namespace is still unused, so the program can
     /// take it instead of creating one.
     fresh_ipc: bool,
+    /// Whether the program takes a network namespace of its own.
+    new_net: bool,
 }
 
 /// The run in progress, as the init tracks it.
@@ -623,6 +625,9 @@ struct Current {
     /// Whether the init's own IPC namespace is fresh: no process of any
     /// run has been in it.
     fresh_ipc: bool,
+    /// Whether the next program needs a network namespace of its own,
+    /// because an earlier run left sockets in the slot's.
+    new_net: bool,
 }
 
 /// Serves the supervisor's requests and never returns.
@@ -634,6 +639,7 @@ fn serve(plan: &SlotPlan, control: i32, signals: i32, last_pid: i32, stack_top: 
         blocked: 0,
         // The init was cloned into a new IPC namespace.
         fresh_ipc: true,
+        new_net: false,
     };
     loop {
         let watch = |fd: i32| libc::pollfd {
@@ -828,6 +834,7 @@ fn reap(control: i32, current: &mut Current) {
                 if current.fresh_ipc {
                     forced_shm_removal();
                 }
+                current.new_net = sockets_left();
             }
         }
         return;
@@ -858,6 +865,7 @@ fn start_program(
         stdio,
         listener: std::cell::Cell::new(-1),
         fresh_ipc: current.fresh_ipc,
+        new_net: current.new_net,
     };
     current.fresh_ipc = false;
     // SAFETY: CLONE_VM | CLONE_VFORK: the child runs `program_main` on its
@@ -893,6 +901,79 @@ fn start_program(
     }
     current.program = pid;
     current.listener = start.listener.get();
+}
+
+/// Reports whether the slot's network namespace holds sockets, which can
+/// only be what earlier runs left: unix sockets the kernel's garbage
+/// collector has not freed yet (held in flight), TCP connections closing
+/// or in TIME_WAIT. Such a namespace must not be the next run's. The
+/// per-namespace counters are read, not the socket tables, whose reading
+/// walks the kernel's global hash tables (about 0.4 ms each here). An
+/// unreadable counter counts as sockets left.
+fn sockets_left() -> bool {
+    let mut buffer = [0u8; 8192];
+    // The third column of each line after the header counts the sockets
+    // of one protocol in this namespace (the init's own sockets live in
+    // the supervisor's namespace).
+    let Some(length) = read_small(c"/proc/self/net/protocols", &mut buffer) else {
+        return true;
+    };
+    for line in buffer[..length].split(|&byte| byte == b'\n').skip(1) {
+        let mut fields = line
+            .split(|&byte| byte == b' ')
+            .filter(|field| !field.is_empty());
+        if fields.nth(2).is_some_and(|sockets| sockets != b"0") {
+            return true;
+        }
+    }
+    // TIME_WAIT entries are no sockets in that count: "TCP: inuse N orphan
+    // N tw N ...".
+    let Some(length) = read_small(c"/proc/self/net/sockstat", &mut buffer) else {
+        return true;
+    };
+    let mut fields = buffer[..length]
+        .split(|&byte| byte == b' ' || byte == b'\n')
+        .filter(|field| !field.is_empty());
+    while let Some(field) = fields.next() {
+        if field == b"tw" {
+            return fields.next() != Some(b"0".as_slice());
+        }
+    }
+    true
+}
+
+/// Reads a small file into `buffer`; returns the length, or `None` when
+/// it cannot be read or does not fit.
+fn read_small(path: &std::ffi::CStr, buffer: &mut [u8]) -> Option<usize> {
+    // SAFETY: a valid C string; the fd is closed below.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd == -1 {
+        return None;
+    }
+    let mut length = 0;
+    let complete = loop {
+        if length == buffer.len() {
+            break false;
+        }
+        // SAFETY: reads into the unused tail of a live buffer.
+        let count = unsafe {
+            libc::read(
+                fd,
+                buffer[length..].as_mut_ptr().cast(),
+                buffer.len() - length,
+            )
+        };
+        if count < 0 {
+            break false;
+        }
+        if count == 0 {
+            break true;
+        }
+        length += count as usize;
+    };
+    // SAFETY: closing the fd we opened.
+    unsafe { libc::close(fd) };
+    complete.then_some(length)
 }
 
 /// Mounts fresh, empty tmpfs file systems over the directories in `which`,
@@ -1227,10 +1308,20 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
     // A fresh IPC namespace per run: System V objects and POSIX message
     // queues of an earlier run are gone, whatever it left. The init
     // usually made it ahead of time.
+    // A network namespace of its own when an earlier run left sockets in
+    // the slot's (see `sockets_left`); creating one costs about a
+    // millisecond, so runs share the slot's otherwise.
+    let mut flags = 0;
     if !start.fresh_ipc {
+        flags |= libc::CLONE_NEWIPC;
+    }
+    if start.new_net {
+        flags |= libc::CLONE_NEWNET;
+    }
+    if flags != 0 {
         // SAFETY: unshare has no memory effects.
         check(control, Step::IpcNamespace, unsafe {
-            libc::unshare(libc::CLONE_NEWIPC) as libc::c_long
+            libc::unshare(flags) as libc::c_long
         });
     }
 
