@@ -1355,23 +1355,30 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
 
     for &(resource, value) in &run.rlimits[..run.rlimit_count] {
         let resource = resource as libc::__rlimit_resource_t;
-        // A limit above the current hard limit needs a capability in the
-        // initial namespace, which we lack, so keep the lower one.
-        // SAFETY: an all-zero rlimit is valid; getrlimit fills it.
-        let mut current: libc::rlimit = unsafe { std::mem::zeroed() };
-        // SAFETY: a live out-pointer.
-        unsafe { libc::getrlimit(resource, &mut current) };
-        let value = value.min(current.rlim_max);
-        let limit = libc::rlimit {
+        let mut limit = libc::rlimit {
             rlim_cur: value,
             rlim_max: value,
         };
         // SAFETY: reads a live local.
-        check(
-            control,
-            Step::Rlimit,
-            unsafe { libc::setrlimit(resource, &limit) } as libc::c_long,
-        );
+        if unsafe { libc::setrlimit(resource, &limit) } == -1 {
+            if errno() != libc::EPERM {
+                fail(control, Step::Rlimit, errno());
+            }
+            // A limit above the current hard limit needs a capability in
+            // the initial namespace, which we lack, so keep the lower one.
+            // SAFETY: an all-zero rlimit is valid, and getrlimit fills it.
+            let mut current: libc::rlimit = unsafe { std::mem::zeroed() };
+            // SAFETY: a live out-pointer.
+            unsafe { libc::getrlimit(resource, &mut current) };
+            limit.rlim_cur = value.min(current.rlim_max);
+            limit.rlim_max = limit.rlim_cur;
+            // SAFETY: reads a live local.
+            check(
+                control,
+                Step::Rlimit,
+                unsafe { libc::setrlimit(resource, &limit) } as libc::c_long,
+            );
+        }
     }
 
     // SAFETY: valid C string.

@@ -566,7 +566,12 @@ fn execute_in(sandbox: &mut Sandbox, spec: &RunSpec) -> Result<RunOutcome, Sandb
     let stderr = stderr.into_bytes();
     let cpu_time = sandbox.cgroup.cpu_time(&counters);
     let oom_kills = sandbox.cgroup.oom_kills(&counters);
-    let pids_limit_hits = sandbox.cgroup.pids_limit_hits(&counters);
+    // Read only when it can matter (see `infer_limit`).
+    let pids_limit_hits = if matches!(status_hint(program_status), Some(ExitStatus::Exited(0))) {
+        0
+    } else {
+        sandbox.cgroup.pids_limit_hits(&counters)
+    };
     let peak_memory_bytes = sandbox.cgroup.peak_memory(&counters);
     if plan_bytes > LARGE_PLAN {
         init.shared.trim();
@@ -668,6 +673,11 @@ fn rlimits(spec: &RunSpec) -> Vec<(u32, u64)> {
         (libc::RLIMIT_RTPRIO, 0),
         (libc::RLIMIT_NICE, 0),
     ]
+}
+
+/// The exit status a wait status means, if the program was reaped.
+fn status_hint(program_status: Option<i32>) -> Option<ExitStatus> {
+    program_status.map(decode_wait_status)
 }
 
 fn decode_wait_status(status: i32) -> ExitStatus {
