@@ -10,8 +10,9 @@
 //! a seccomp allowlist. The cgroup limits and measures the whole process
 //! tree. When the program ends, everything it started is killed, the
 //! files it left are discarded with a fresh tmpfs, and the pid counter
-//! starts over. Nothing started by a run outlives it, and nothing carries
-//! to the next.
+//! starts over. Runs share the slot's network namespace unless an earlier
+//! run left sockets in it, and then the program gets one of its own.
+//! Nothing started by a run outlives it, and nothing carries to the next.
 //!
 //! This crate knows nothing about grading: it takes a command, files and
 //! limits, and returns how the command ended. If isolation cannot be set up
