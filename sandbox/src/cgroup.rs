@@ -54,7 +54,7 @@ const V1_REQUIRED: &[&str] = &["memory", "pids", "cpuacct"];
 /// Controllers a v2 run needs enabled in its parent.
 const V2_REQUIRED: &[&str] = &["memory", "pids", "cpu"];
 /// Memory charged to an idle slot above which [`SlotCgroup::begin`]
-/// reclaims it first, in bytes. The idle init holds a few hundred KiB.
+/// reclaims it first, in bytes. The idle init uses a few hundred KiB.
 const RECLAIM_ABOVE: u64 = 4 << 20;
 /// How long to wait for a killed cgroup to become empty.
 const EMPTY_TIMEOUT: Duration = Duration::from_secs(5);

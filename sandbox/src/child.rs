@@ -932,8 +932,8 @@ fn start_program(
     current.listener = start.listener.get();
 }
 
-/// Reports whether the slot's network namespace holds sockets, which can
-/// only be what earlier runs left: unix sockets the kernel's garbage
+/// Reports whether the slot's network namespace contains sockets, which
+/// can only be what earlier runs left: unix sockets the kernel's garbage
 /// collector has not freed yet (held in flight), TCP connections closing
 /// or in TIME_WAIT. Such a namespace must not be the next run's. The
 /// per-namespace counters are read, not the socket tables, whose reading
@@ -1337,9 +1337,9 @@ extern "C" fn program_main(arg: *mut c_void) -> c_int {
     // A fresh IPC namespace per run: System V objects and POSIX message
     // queues of an earlier run are gone, whatever it left. The init
     // usually made it ahead of time.
-    // A network namespace of its own when an earlier run left sockets in
-    // the slot's (see `sockets_left`); creating one costs about a
-    // millisecond, so runs share the slot's otherwise.
+    // The program gets a network namespace of its own only when an earlier
+    // run left sockets in the slot's (see `sockets_left`). Creating one
+    // costs about a millisecond, so runs share the slot's otherwise.
     let mut flags = 0;
     if !start.fresh_ipc {
         flags |= libc::CLONE_NEWIPC;

@@ -1,7 +1,7 @@
 //! Builds the list of mount steps for the sandbox root (Linux only).
 //!
 //! This runs on the host before the slot's init is cloned, so it may
-//! allocate and inspect host paths; the init only replays the finished
+//! allocate and inspect host paths. The init only replays the finished
 //! list (see `child.rs`).
 //!
 //! The root is a small tmpfs holding mount points only, remounted

@@ -675,7 +675,7 @@ fn rlimits(spec: &RunSpec) -> Vec<(u32, u64)> {
     ]
 }
 
-/// The exit status a wait status means, if the program was reaped.
+/// Decodes the program's wait status, if the program was reaped.
 fn status_hint(program_status: Option<i32>) -> Option<ExitStatus> {
     program_status.map(decode_wait_status)
 }

@@ -498,8 +498,8 @@ pub struct CompiledPolicy {
 #[error("building the seccomp filter failed: {0}")]
 pub struct PolicyError(String);
 
-/// The calls whose arguments are checked, with seccompiler rules: `clone`
-/// without namespace flags, `socket` of the allowed families.
+/// Builds the seccompiler rules of the calls whose arguments are checked:
+/// `clone` without namespace flags, `socket` of the allowed families.
 fn argument_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, PolicyError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let no_namespaces = SeccompCondition::new(
@@ -534,7 +534,7 @@ pub fn compile() -> Result<CompiledPolicy, PolicyError> {
     })
 }
 
-/// What the filter does with one syscall number.
+/// The filter's action for one syscall number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     Allow,
@@ -572,11 +572,10 @@ const HIGHEST_NUMBER: i64 = 1023;
 /// Layout: [`abi_check`], then a binary search over runs of syscall
 /// numbers with the same verdict, then seccompiler's program for the calls
 /// whose arguments are checked. seccompiler dispatches on the number with
-/// a linear chain of comparisons, and at load time the kernel evaluates
-/// the filter once for every syscall number to fill its per-syscall
-/// cache, so loading a linear filter of the whole list costs time
-/// proportional to list length times table size (700 us for a 300-step
-/// chain on this kind of machine, once per run). The tree takes about
+/// a linear chain of comparisons. At load time the kernel evaluates the
+/// filter once for every syscall number to fill its per-syscall cache, so
+/// a linear filter costs list length times table size (a 300-step chain
+/// took 700 µs per load on this kind of machine). The tree takes about
 /// ten steps to any number.
 fn compile_allowlist(default_action: u32) -> Result<BpfProgram, PolicyError> {
     let checked = argument_rules()?;
@@ -637,8 +636,8 @@ fn compile_allowlist(default_action: u32) -> Result<BpfProgram, PolicyError> {
     Ok(program)
 }
 
-/// Emits a binary search over `runs` (sorted by first number; the
-/// accumulator holds the syscall number). Leaves return the verdict, or
+/// Emits a binary search over `runs`, which are sorted by first number,
+/// with the syscall number in the accumulator. Leaves return the verdict, or
 /// jump to the argument checks: their positions go to `argument_jumps`,
 /// to be patched once the target is known.
 fn emit_tree(

@@ -14,11 +14,11 @@ use std::os::raw::c_char;
 
 use crate::SandboxError;
 
-/// Size of the region. A plan that does not fit would fail `execve` with
-/// `E2BIG` anyway, because the kernel takes at most 6 MiB of argument and
-/// environment strings: three quarters of its 8 MiB `_STK_LIM`, and no
-/// more than a quarter of the stack rlimit. Pages are touched only as a
-/// plan needs them.
+/// Size of the region, in bytes. A plan that does not fit would fail
+/// `execve` with `E2BIG` anyway. The kernel takes at most 6 MiB of
+/// argument and environment strings: three quarters of its 8 MiB
+/// `_STK_LIM`, and no more than a quarter of the stack rlimit. Pages are
+/// touched only as a plan needs them.
 pub const REGION_BYTES: usize = 8 << 20;
 
 /// Resource limits a plan carries at most.

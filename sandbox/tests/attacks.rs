@@ -2759,9 +2759,8 @@ int main(void) {
 fn in_flight_socket_does_not_survive_runs() {
     let Some(mut slot) = slot() else { return };
     // Run 1 binds an abstract name and hides the socket in a cycle of
-    // unix sockets that hold each other in flight, so no process holds it
-    // when the run ends. Run 2 in the same network namespace must not
-    // reach it.
+    // unix sockets that hold each other in flight, so no process has it
+    // open when the run ends. Run 2 in the same slot must not reach it.
     let source = r#"
 #include <stddef.h>
 #include <sys/socket.h>
@@ -3002,7 +3001,7 @@ int main(void) {
 fn box_leftovers_do_not_catch_inputs() {
     let Some(mut slot) = slot() else { return };
     // Run 1 leaves a FIFO and a symlink under the names the next run's
-    // input files take, and a directory nobody may enter. Writing the
+    // input files take, and a directory with mode 000. Writing the
     // inputs must neither block on the FIFO nor follow the symlink.
     let leave = "import os\nos.mkfifo('/box/probe')\nos.symlink('/etc/passwd', '/box/data')\n\
                  os.makedirs('/box/d/e')\nos.chmod('/box/d', 0)\nprint('left')\n";
